@@ -1,0 +1,29 @@
+/*
+ * common/digest.h - sha256 digests and random ids.
+ */
+#ifndef MOAT_DIGEST_H
+#define MOAT_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+#define SHA256_HEX_LEN 64
+
+/* Writes 64 lowercase hex chars and a NUL to OUT. */
+void digest_sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]);
+/* Incremental hashing for streams. */
+struct digest_ctx;
+struct digest_ctx *digest_ctx_new(void);
+void digest_ctx_update(struct digest_ctx *c, const void *buf, size_t len);
+/* Finishes and frees C. */
+void digest_ctx_final(struct digest_ctx *c, char out[SHA256_HEX_LEN + 1]);
+/* True for "sha256:" followed by exactly 64 lowercase hex chars. */
+bool digest_valid(const char *d);
+/* True for exactly 64 lowercase hex chars. */
+bool digest_hex_valid(const char *hex);
+/* 64 random hex chars (a container id). */
+int digest_random_id(char out[SHA256_HEX_LEN + 1], struct err **err);
+
+#endif

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Builds every fuzz/*_fuzz.c with libFuzzer + ASan + UBSan and runs each
+# briefly over its seed corpus (FUZZ_SECONDS, default 20).
+set -u
+secs=${FUZZ_SECONDS:-20}
+out=build-fuzz
+mkdir -p "$out"
+PKGS="libseccomp libcap-ng libarchive jansson openssl"
+SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c engine/*.c 2>/dev/null)
+pass=0 fail=0
+make -s build/gen/default_profile.c >/dev/null
+for h in fuzz/*_fuzz.c; do
+	[ -f "$h" ] || continue
+	name=$(basename "$h" .c)
+	bin=$out/$name
+	# shellcheck disable=SC2086
+	if ! clang -std=gnu17 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined "$h" $SRC build/gen/default_profile.c \
+		$(pkg-config --cflags --libs $PKGS) -o "$bin" 2>"$out/$name.build.log"; then
+		cat "$out/$name.build.log" | tail -20
+		echo "fuzz: $name FAILED to build"
+		fail=$((fail + 1))
+		continue
+	fi
+	corpus=fuzz/corpus/${name%_fuzz}
+	work=$out/$name.corpus
+	rm -rf "$work"
+	mkdir -p "$work"
+	if [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
+		echo "fuzz: $name has no seed corpus in $corpus"
+		fail=$((fail + 1))
+		continue
+	fi
+	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		"$work" "$corpus" >"$out/$name.log" 2>&1; then
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
+		echo "fuzz: $name ok (${runs:-?} runs in ${secs}s)"
+		pass=$((pass + 1))
+	else
+		tail -30 "$out/$name.log"
+		echo "fuzz: $name FAILED (crash or leak; see $out/$name.log)"
+		fail=$((fail + 1))
+	fi
+done
+echo "fuzz: $pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

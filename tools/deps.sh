@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages moat's build, tests and benchmarks need.
+# Idempotent: installs only what is missing; as a normal user it prints the
+# exact command instead.
+set -eu
+PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libarchive-dev libjansson-dev
+libssl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
+bats-assert bats-support python3 util-linux iproute2 strace"
+missing=""
+for p in $PKGS; do
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$s" in *"install ok installed"*) ;; *) missing="$missing $p" ;; esac
+done
+if [ -z "$missing" ]; then
+	echo "deps: all present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing:$missing"
+	echo "deps: run as root: apt-get update && apt-get install -y$missing"
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing </dev/null
