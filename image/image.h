@@ -1,0 +1,230 @@
+/*
+ * image/image.h - the local image store (minimal: load, list, remove,
+ * resolve for run, and the demo image built from the host's busybox).
+ * Registries, signatures and the rest arrive with their own issues.
+ */
+#ifndef MOAT_IMAGE_H
+#define MOAT_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "sandbox/spec.h"
+
+/* Caps on untrusted image input, checked before anything is allocated. */
+#define IMAGE_JSON_MAX (4u << 20)	    /* manifest, index, config */
+#define IMAGE_LAYER_MAX_ENTRIES 1000000u    /* tar entries per layer */
+#define IMAGE_LAYER_MAX_BYTES (64ull << 30) /* expanded bytes per layer */
+
+struct image_kv {
+	char *key;
+	char *value;
+};
+
+/* The fields of an OCI/Docker image config a runner honours (pure). */
+struct image_config {
+	char *architecture;
+	char *os;
+	char **env;	   /* "K=V" */
+	char **entrypoint; /* NULL = unset */
+	char **cmd;	   /* NULL = unset */
+	char *workdir;
+	char *user;
+	char *stop_signal;
+	char **volumes;	      /* sorted keys of Volumes */
+	char **exposed_ports; /* sorted keys of ExposedPorts */
+	struct image_kv *labels;
+	size_t n_labels;
+	char **diff_ids; /* rootfs.diff_ids, "sha256:<hex>" */
+	size_t n_diff_ids;
+};
+
+int image_config_decode(const char *buf, size_t len, struct image_config **out, struct err **err);
+void image_config_free(struct image_config *c);
+
+/* How extracted layers are owned on disk (one layer tree per mode). */
+enum image_ids {
+	IMAGE_IDS_SQUASH, /* rootless single id: everything owned by the caller */
+	IMAGE_IDS_SHIFT,  /* root: id N stored as host id base+N */
+	IMAGE_IDS_USERNS, /* rootless subuid: extracted inside the user namespace */
+};
+
+struct image_idmode {
+	enum image_ids kind;
+	enum sandbox_userns userns; /* for IMAGE_IDS_USERNS: how to write maps */
+	struct idmap uid[SANDBOX_MAX_IDMAPS];
+	size_t n_uid;
+	struct idmap gid[SANDBOX_MAX_IDMAPS];
+	size_t n_gid;
+};
+
+/*
+ * Descriptors, manifests, indexes and `docker save` manifest.json, decoded
+ * into typed structs (pure; image/manifest.c). Only sha256 digests are
+ * accepted; sizes are >= 0.
+ */
+enum image_layer_comp {
+	IMAGE_LAYER_TAR,
+	IMAGE_LAYER_GZIP,
+	IMAGE_LAYER_ZSTD,
+};
+
+struct image_platform {
+	char *architecture;
+	char *os;
+	char *variant;
+	char *os_version;
+};
+
+struct image_descriptor {
+	char *media_type;
+	char *digest; /* "sha256:<hex>" */
+	int64_t size;
+	struct image_kv *annotations;
+	size_t n_annotations;
+	bool has_platform;
+	struct image_platform platform;
+	enum image_layer_comp comp; /* meaningful for layers only */
+};
+
+struct image_manifest {
+	char *media_type; /* as written; NULL when an OCI manifest omits it */
+	bool docker;	  /* Docker schema2 rather than OCI */
+	struct image_descriptor config;
+	struct image_descriptor *layers; /* base first */
+	size_t n_layers;
+};
+
+struct image_index {
+	char *media_type;
+	bool docker; /* Docker manifest list rather than OCI index */
+	struct image_descriptor *manifests;
+	size_t n_manifests;
+};
+
+/* One entry of a `docker save` manifest.json: member paths in the tar. */
+struct image_save_entry {
+	char *config;
+	char **repo_tags; /* NULL-terminated, maybe empty */
+	char **layers;	  /* NULL-terminated */
+	size_t n_layers;
+};
+
+struct image_save_manifest {
+	struct image_save_entry *entries;
+	size_t n_entries;
+};
+
+#define IMAGE_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define IMAGE_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define IMAGE_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define IMAGE_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define IMAGE_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define IMAGE_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define IMAGE_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+
+/*
+ * MEDIA_TYPE is what the referring descriptor said (NULL: any of the two
+ * kinds); the document's own mediaType must agree with it (CVE-2021-41190).
+ */
+int image_manifest_decode(const char *buf, size_t len, const char *media_type,
+			  struct image_manifest **out, struct err **err);
+void image_manifest_free(struct image_manifest *m);
+int image_index_decode(const char *buf, size_t len, const char *media_type,
+		       struct image_index **out, struct err **err);
+void image_index_free(struct image_index *ix);
+int image_save_manifest_decode(const char *buf, size_t len, struct image_save_manifest **out,
+			       struct err **err);
+void image_save_manifest_free(struct image_save_manifest *m);
+/* The value of annotation KEY, or NULL. */
+const char *image_descriptor_annotation(const struct image_descriptor *d, const char *key);
+/* True for OCI/Docker index media types, and for manifest ones. */
+bool image_media_type_is_index(const char *mt);
+bool image_media_type_is_manifest(const char *mt);
+/* GOARCH of this build ("amd64", "arm64", ...). */
+const char *image_host_arch(void);
+/*
+ * Local name normalisation: "demo" -> "demo:latest"; "localhost/x:tag" and
+ * "docker.io/library/busybox:1.36" are kept verbatim. Rejects what cannot
+ * be a reference (empty, upper case repository, bad tag, digests).
+ */
+int image_ref_normalize(const char *ref, char **out, struct err **err);
+
+/*
+ * Layer extraction (image/layer.c). BLOBFD is a layer blob (tar, tar+gzip
+ * or tar+zstd, detected from its bytes), DIRFD an empty directory that
+ * becomes the layer's root. Entries are created strictly beneath DIRFD,
+ * never through a symlink; whiteouts become overlayfs whiteouts (char 0/0)
+ * and opaque markers user.overlay.opaque="y" (the sandbox mounts overlay
+ * with "userxattr"). For IMAGE_IDS_USERNS the work runs in userns_run().
+ * DIFF_ID, when not NULL, must equal the sha256 of the uncompressed tar.
+ * On error DIRFD holds a partial tree the caller removes.
+ */
+struct image_layer_limits {
+	uint64_t max_entries; /* 0: IMAGE_LAYER_MAX_ENTRIES */
+	uint64_t max_bytes;   /* 0: IMAGE_LAYER_MAX_BYTES */
+};
+
+struct image_layer_stats {
+	uint64_t entries;
+	uint64_t tar_bytes;	  /* uncompressed size: what the DiffID covers */
+	uint64_t squashed;	  /* SQUASH: entries whose uid or gid was not 0 */
+	uint64_t devices_skipped; /* device nodes (and sockets) not created */
+	uint64_t xattrs_skipped;  /* xattrs outside user.*, or refused */
+	char diff_id[7 + 64 + 1];
+};
+
+int image_layer_extract(int blobfd, int dirfd, const struct image_idmode *mode, const char *diff_id,
+			const struct image_layer_limits *lim, struct image_layer_stats *st,
+			struct err **err);
+/* Only hashes: the DiffID and uncompressed size of the blob at BLOBFD. */
+int image_layer_digest(int blobfd, const struct image_layer_limits *lim, char diff_id[7 + 64 + 1],
+		       uint64_t *size, struct err **err);
+
+struct image_store;
+
+struct image {
+	char *id;	 /* config digest, "sha256:<hex>" */
+	char **names;	 /* "demo:latest", ... (NULL-terminated) */
+	int64_t created; /* unix seconds it was added to the store */
+	uint64_t size;	 /* sum of layer (uncompressed) sizes */
+	struct image_config *config;
+	char **layer_dirs; /* absolute, base layer first; extracted for the
+			    * store's id mode */
+	size_t n_layers;
+	/* Filled by image_store_resolve from the layers' extraction records: */
+	uint64_t ids_squashed;	  /* entries not owned by 0:0 (SQUASH mode) */
+	uint64_t devices_skipped; /* device nodes never created */
+};
+
+/* ROOT is the data root (e.g. /var/lib/moat); creates what is missing. */
+int image_store_open(const char *root, const struct image_idmode *mode, struct image_store **out,
+		     struct err **err);
+void image_store_close(struct image_store *s);
+/* REF: name[:tag] (tag defaults to latest), a full or unique-prefix id.
+ * Extracts layers for the store's id mode if not yet done. ENOENT:
+ * "no such image: REF". */
+int image_store_resolve(struct image_store *s, const char *ref, struct image **out,
+			struct err **err);
+void image_free(struct image *img);
+int image_store_list(struct image_store *s, struct image ***out, size_t *n, struct err **err);
+/* Removes a name (or the image by id); the image and the layers nothing
+ * else uses go when no name is left. */
+int image_store_remove(struct image_store *s, const char *ref, bool force, struct err **err);
+/* Like image_store_remove; fills UNTAGGED with the names removed and
+ * DELETED with the ids of images deleted (either may be NULL). */
+int image_store_remove_report(struct image_store *s, const char *ref, bool force, char ***untagged,
+			      char ***deleted, struct err **err);
+/* Resolves REF to an image id ("sha256:<hex>") without extracting. */
+int image_store_lookup(struct image_store *s, const char *ref, char **id, struct err **err);
+/* Loads an OCI layout tar or `docker save` tar from FD; fills NAMES with
+ * what was tagged (or ids for untagged images). */
+int image_store_load(struct image_store *s, int fd, char ***names, struct err **err);
+/* Builds the demo image from the host's static busybox (plus ADDS, each
+ * "HOSTFILE:/container/path", for test helpers) and tags it NAME. */
+int image_demo_create(struct image_store *s, const char *name, const char *busybox,
+		      char *const *adds, struct err **err);
+
+#endif

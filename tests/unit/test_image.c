@@ -1,0 +1,821 @@
+/*
+ * tests/unit/test_image.c - image/: config and manifest decoding, layer
+ * extraction against crafted hostile tars, and the store round trip.
+ *
+ * Layers are built here with libarchive's write API into a memfd and
+ * extracted in SQUASH mode into a mkdtemp() root; every attack test also
+ * checks the host-side victim it aims at.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "common/cleanup.h"
+#include "common/digest.h"
+#include "common/fs.h"
+#include "image/image.h"
+#include "image/internal.h"
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
+/* ---- config ---- */
+
+static int decode_cfg(const char *json, struct image_config **c)
+{
+	struct err *err = NULL;
+	int r = image_config_decode(json, strlen(json), c, &err);
+
+	if (r < 0)
+		print_message("  (%s)\n", err->msg);
+	err_free(&err);
+	return r;
+}
+
+static void test_config_good(void **state)
+{
+	struct image_config *c = NULL;
+	const char *j =
+	    "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
+	    "\"Env\":[\"PATH=/bin\",\"A=b\"],\"Entrypoint\":[\"/e\"],\"Cmd\":[\"x\",\"y\"],"
+	    "\"WorkingDir\":\"/w\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGINT\","
+	    "\"Volumes\":{\"/z\":{},\"/data\":{}},\"ExposedPorts\":{\"80/tcp\":{},"
+	    "\"53/udp\":{}},\"Labels\":{\"k\":\"v\"}},"
+	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\",\"" D2 "\"]}}";
+
+	assert_int_equal(decode_cfg(j, &c), 0);
+	assert_string_equal(c->architecture, "amd64");
+	assert_string_equal(c->env[1], "A=b");
+	assert_null(c->env[2]);
+	assert_string_equal(c->entrypoint[0], "/e");
+	assert_string_equal(c->cmd[1], "y");
+	assert_string_equal(c->workdir, "/w");
+	assert_string_equal(c->user, "1000:1000");
+	assert_string_equal(c->stop_signal, "SIGINT");
+	assert_string_equal(c->volumes[0], "/data");
+	assert_string_equal(c->volumes[1], "/z");
+	assert_string_equal(c->exposed_ports[0], "53/udp");
+	assert_int_equal(c->n_labels, 1);
+	assert_string_equal(c->labels[0].value, "v");
+	assert_int_equal(c->n_diff_ids, 2);
+	assert_string_equal(c->diff_ids[1], D2);
+	image_config_free(c);
+
+	/* No "config" at all is fine; so is an empty layer list. */
+	assert_int_equal(decode_cfg("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", &c), 0);
+	assert_null(c->cmd);
+	image_config_free(c);
+}
+
+static void test_config_bad(void **state)
+{
+	static const char *const bad[] = {
+	    "[]",
+	    "{\"config\":{}}", /* no rootfs */
+	    "{\"rootfs\":{\"type\":\"other\",\"diff_ids\":[]}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:abc\"]}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\", 3]}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"Env\":\"A=b\"}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"Cmd\":[1]}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"User\":0}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"Labels\":{\"a\":1}}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"ExposedPorts\":"
+	    "{\"99999/tcp\":{}}}}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"WorkingDir\":\"rel\"}"
+	    "}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"os\":\"a\",\"os\":\"b\"}",
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}} trailing",
+	};
+	struct image_config *c = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(decode_cfg(bad[i], &c) < 0);
+		assert_null(c);
+	}
+}
+
+/* CVE-2022-23648: volume paths that could climb out of the rootfs. */
+static void test_config_volumes(void **state)
+{
+	static const char *const bad[] = {"", "rel/dir", "/a/../../etc", "/..", "../x"};
+	struct image_config *c = NULL;
+	char j[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(j, sizeof(j),
+			 "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+			 "\"config\":{\"Volumes\":{\"%s\":{}}}}",
+			 bad[i]);
+		assert_true(decode_cfg(j, &c) < 0);
+	}
+	assert_int_equal(decode_cfg("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+				    "\"config\":{\"Volumes\":{\"/a/..b/c\":{}}}}",
+				    &c),
+			 0);
+	image_config_free(c);
+}
+
+static void test_config_oversized(void **state)
+{
+	size_t n = IMAGE_JSON_MAX + 1;
+	char *buf = malloc(n);
+	struct image_config *c = NULL;
+	struct err *err = NULL;
+
+	assert_non_null(buf);
+	memset(buf, ' ', n);
+	assert_int_equal(image_config_decode(buf, n, &c, &err), -EFBIG);
+	err_free(&err);
+	free(buf);
+}
+
+/* ---- manifests ---- */
+
+#define LAYER(mt) "{\"mediaType\":\"" mt "\",\"digest\":\"" D2 "\",\"size\":10}"
+#define OCI_MAN(extra, layer)                                                            \
+	"{\"schemaVersion\":2," extra "\"config\":{\"mediaType\":\"" IMAGE_MT_OCI_CONFIG \
+	"\",\"digest\":\"" D1 "\",\"size\":5},\"layers\":[" layer "]}"
+
+static int decode_man(const char *j, const char *mt, struct image_manifest **m)
+{
+	struct err *err = NULL;
+	int r = image_manifest_decode(j, strlen(j), mt, m, &err);
+
+	if (r < 0)
+		print_message("  (%s)\n", err->msg);
+	err_free(&err);
+	return r;
+}
+
+static int decode_ix(const char *j, const char *mt, struct image_index **ix)
+{
+	struct err *err = NULL;
+	int r = image_index_decode(j, strlen(j), mt, ix, &err);
+
+	if (r < 0)
+		print_message("  (%s)\n", err->msg);
+	err_free(&err);
+	return r;
+}
+
+static void test_manifest_good(void **state)
+{
+	struct image_manifest *m = NULL;
+
+	assert_int_equal(decode_man(OCI_MAN("\"mediaType\":\"" IMAGE_MT_OCI_MANIFEST "\",",
+					    LAYER("application/vnd.oci.image.layer.v1.tar+gzip")),
+				    IMAGE_MT_OCI_MANIFEST, &m),
+			 0);
+	assert_false(m->docker);
+	assert_int_equal(m->n_layers, 1);
+	assert_int_equal(m->layers[0].comp, IMAGE_LAYER_GZIP);
+	assert_string_equal(m->config.digest, D1);
+	image_manifest_free(m);
+
+	assert_int_equal(
+	    decode_man(OCI_MAN("\"mediaType\":\"" IMAGE_MT_DOCKER_MANIFEST "\",",
+			       LAYER("application/vnd.docker.image.rootfs.diff.tar.gzip") "," LAYER(
+				   "application/vnd.oci.image.layer.v1.tar+zstd")),
+		       NULL, &m),
+	    0);
+	assert_true(m->docker);
+	assert_int_equal(m->layers[1].comp, IMAGE_LAYER_ZSTD);
+	image_manifest_free(m);
+
+	/* An OCI manifest may omit mediaType. */
+	assert_int_equal(decode_man(OCI_MAN("", LAYER("application/vnd.oci.image.layer.v1.tar")),
+				    IMAGE_MT_OCI_MANIFEST, &m),
+			 0);
+	assert_int_equal(m->layers[0].comp, IMAGE_LAYER_TAR);
+	image_manifest_free(m);
+}
+
+static void test_manifest_bad(void **state)
+{
+	struct image_manifest *m = NULL;
+	struct image_index *ix = NULL;
+
+	/* CVE-2021-41190: manifests together with layers/config. */
+	assert_true(decode_man("{\"schemaVersion\":2,\"manifests\":[],\"config\":{\"mediaType\":"
+			       "\"x\",\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}",
+			       NULL, &m) < 0);
+	assert_true(decode_ix("{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}", NULL, &ix) <
+		    0);
+	assert_true(decode_ix("{\"schemaVersion\":2,\"manifests\":[],\"config\":{}}", NULL, &ix) <
+		    0);
+	/* schema1, by media type and by shape. */
+	assert_true(decode_man("{\"schemaVersion\":1,\"fsLayers\":[],\"name\":\"x\"}", NULL, &m) <
+		    0);
+	assert_true(decode_man("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker."
+			       "distribution.manifest.v1+prettyjws\"}",
+			       NULL, &m) < 0);
+	/* mediaType disagreeing with the descriptor. */
+	assert_true(decode_man(OCI_MAN("\"mediaType\":\"" IMAGE_MT_DOCKER_MANIFEST "\",",
+				       LAYER("application/vnd.oci.image.layer.v1.tar")),
+			       IMAGE_MT_OCI_MANIFEST, &m) < 0);
+	assert_true(decode_man(OCI_MAN("\"mediaType\":\"" IMAGE_MT_OCI_INDEX "\",",
+				       LAYER("application/vnd.oci.image.layer.v1.tar")),
+			       NULL, &m) < 0);
+	/* Unknown layer media type, bad digest, negative size. */
+	assert_true(decode_man(OCI_MAN("", LAYER("application/x-evil")), NULL, &m) < 0);
+	assert_true(decode_man(OCI_MAN("", "{\"mediaType\":\"application/vnd.oci.image.layer.v1."
+					   "tar\",\"digest\":\"sha256:ABC\",\"size\":1}"),
+			       NULL, &m) < 0);
+	assert_true(decode_man(OCI_MAN("", "{\"mediaType\":\"application/vnd.oci.image.layer.v1."
+					   "tar\",\"digest\":\"" D2 "\",\"size\":-1}"),
+			       NULL, &m) < 0);
+	assert_true(decode_man(OCI_MAN("", "{\"mediaType\":\"application/vnd.oci.image.layer.v1."
+					   "tar\",\"digest\":\"" D2 "\",\"size\":1.5}"),
+			       NULL, &m) < 0);
+	assert_true(decode_man("{\"schemaVersion\":3,\"layers\":[]}", NULL, &m) < 0);
+	assert_null(m);
+}
+
+static void test_index(void **state)
+{
+	struct image_index *ix = NULL;
+	const char *j = "{\"schemaVersion\":2,\"mediaType\":\"" IMAGE_MT_OCI_INDEX
+			"\",\"manifests\":[{\"mediaType\":\"" IMAGE_MT_OCI_MANIFEST
+			"\",\"digest\":\"" D1 "\",\"size\":7,\"platform\":{\"architecture\":"
+			"\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"},\"annotations\":{"
+			"\"org.opencontainers.image.ref.name\":\"latest\"}}]}";
+
+	assert_int_equal(decode_ix(j, IMAGE_MT_OCI_INDEX, &ix), 0);
+	assert_int_equal(ix->n_manifests, 1);
+	assert_true(ix->manifests[0].has_platform);
+	assert_string_equal(ix->manifests[0].platform.variant, "v8");
+	assert_string_equal(
+	    image_descriptor_annotation(&ix->manifests[0], "org.opencontainers.image.ref.name"),
+	    "latest");
+	image_index_free(ix);
+	assert_true(decode_ix(j, IMAGE_MT_DOCKER_LIST, &ix) < 0);
+	assert_true(decode_ix("{\"schemaVersion\":2,\"manifests\":{}}", NULL, &ix) < 0);
+}
+
+static void test_save_manifest(void **state)
+{
+	struct image_save_manifest *m = NULL;
+	struct err *err = NULL;
+	const char *good = "[{\"Config\":\"abc.json\",\"RepoTags\":[\"a:1\"],\"Layers\":[\"l/"
+			   "layer.tar\"]},{\"Config\":\"d.json\",\"RepoTags\":null,\"Layers\":[]}]";
+
+	assert_int_equal(image_save_manifest_decode(good, strlen(good), &m, &err), 0);
+	assert_int_equal(m->n_entries, 2);
+	assert_string_equal(m->entries[0].repo_tags[0], "a:1");
+	assert_null(m->entries[1].repo_tags[0]);
+	image_save_manifest_free(m);
+	assert_true(image_save_manifest_decode("{}", 2, &m, &err) < 0);
+	err_free(&err);
+	assert_true(image_save_manifest_decode("[{\"Layers\":[]}]", 15, &m, &err) < 0);
+	err_free(&err);
+}
+
+static void test_ref_normalize(void **state)
+{
+	static const char *const in[] = {"demo", "demo:1", "localhost/x:tag",
+					 "docker.io/library/busybox:1.36", "localhost:5000/a/b"};
+	static const char *const out[] = {"demo:latest", "demo:1", "localhost/x:tag",
+					  "docker.io/library/busybox:1.36",
+					  "localhost:5000/a/b:latest"};
+	static const char *const bad[] = {
+	    "", "UPPER", "a@sha256:00", "a:", "a:b:c", "/a", "a//b", "a:-x"};
+	struct err *err = NULL;
+	char *n = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		assert_int_equal(image_ref_normalize(in[i], &n, &err), 0);
+		assert_string_equal(n, out[i]);
+		free(n);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(image_ref_normalize(bad[i], &n, &err) < 0);
+		err_free(&err);
+	}
+}
+
+/* ---- layers ---- */
+
+struct ent {
+	const char *name;
+	mode_t type; /* AE_IF*, 0 = hardlink */
+	mode_t mode;
+	const char *data; /* file content, or link target */
+	unsigned dev_major, dev_minor;
+	const char *xattr; /* "name=value" */
+	unsigned uid;
+};
+
+static la_ssize_t mem_write(struct archive *a, void *fdp, const void *buf, size_t len)
+{
+	return fs_write_all(*(int *)fdp, buf, len) == 0 ? (la_ssize_t)len : -1;
+}
+
+/* A tar (gzip with GZ) of ENTS in a memfd, rewound; HEX = its sha256
+ * (of the uncompressed tar when GZ is false). */
+static int make_tar(const struct ent *ents, size_t n, bool gz, char hex[65])
+{
+	struct archive *a = archive_write_new();
+	int fd = memfd_create("layer", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	archive_write_set_format_pax_restricted(a);
+	/* No padding to a 10 KiB block, gzip or not: the same bytes inside. */
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (gz)
+		archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open(a, &fd, NULL, mem_write, NULL), ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		const struct ent *x = &ents[i];
+
+		archive_entry_set_pathname(e, x->name);
+		archive_entry_set_perm(e, x->mode ? x->mode : 0644);
+		archive_entry_set_uid(e, x->uid);
+		archive_entry_set_gid(e, x->uid);
+		archive_entry_set_mtime(e, 1000000, 0);
+		if (x->type == 0) {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_hardlink(e, x->data);
+		} else {
+			archive_entry_set_filetype(e, x->type);
+		}
+		if (x->type == AE_IFLNK)
+			archive_entry_set_symlink(e, x->data);
+		if (x->type == AE_IFCHR || x->type == AE_IFBLK)
+			archive_entry_set_rdev(e, makedev(x->dev_major, x->dev_minor));
+		if (x->xattr) {
+			const char *eq = strchr(x->xattr, '=');
+			char name[128];
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - x->xattr), x->xattr);
+			archive_entry_xattr_add_entry(e, name, eq + 1, strlen(eq + 1));
+		}
+		if (x->type == AE_IFREG && x->data)
+			archive_entry_set_size(e, (la_int64_t)strlen(x->data));
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (x->type == AE_IFREG && x->data)
+			archive_write_data(a, x->data, strlen(x->data));
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	if (hex) {
+		struct err *err = NULL;
+		assert_int_equal(store_hash_fd(fd, hex, NULL, &err), 0);
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+struct fixture {
+	char root[64];	 /* the layer root */
+	char victim[64]; /* host files an attack aims at */
+	int rootfd;
+};
+
+static int setup_dirs(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int fd;
+
+	snprintf(f->root, sizeof(f->root), "/tmp/moat-ut-root-XXXXXX");
+	snprintf(f->victim, sizeof(f->victim), "/tmp/moat-ut-victim-XXXXXX");
+	if (!mkdtemp(f->root) || !mkdtemp(f->victim))
+		return -1;
+	f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(open(f->victim, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "secret",
+		    O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "host\n", 5) != 5)
+		return -1;
+	close(fd);
+	chmod(f->victim, 0755);
+	*state = f;
+	return 0;
+}
+
+static int teardown_dirs(void **state)
+{
+	struct fixture *f = *state;
+	struct err *err = NULL;
+
+	close(f->rootfd);
+	fs_rm_rf_at(AT_FDCWD, f->root, &err);
+	fs_rm_rf_at(AT_FDCWD, f->victim, &err);
+	err_free(&err);
+	free(f);
+	return 0;
+}
+
+static const struct image_idmode squash = {.kind = IMAGE_IDS_SQUASH};
+
+static int extract(struct fixture *f, const struct ent *ents, size_t n, const char *diff,
+		   const struct image_layer_limits *lim, struct image_layer_stats *st)
+{
+	struct image_layer_stats dummy;
+	struct err *err = NULL;
+	int fd = make_tar(ents, n, false, NULL);
+	int r = image_layer_extract(fd, f->rootfd, &squash, diff, lim, st ? st : &dummy, &err);
+
+	if (r < 0)
+		print_message("  (%s)\n", err->msg);
+	err_free(&err);
+	close(fd);
+	return r;
+}
+
+/* The victim dir still holds exactly "secret", unchanged. */
+static void assert_victim(struct fixture *f)
+{
+	char p[128], buf[16] = {0};
+	struct stat st;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/secret", f->victim);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 5);
+	assert_string_equal(buf, "host\n");
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_nlink, 1);
+	close(fd);
+	assert_int_equal(stat(f->victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+}
+
+static void test_layer_names(void **state)
+{
+	struct fixture *f = *state;
+	char abs[128];
+
+	snprintf(abs, sizeof(abs), "%s/abs", f->victim);
+	const struct ent dotdot[] = {{.name = "../x", .type = AE_IFREG, .mode = 0644, .data = "x"}};
+	const struct ent absolute[] = {{.name = abs, .type = AE_IFREG, .mode = 0644, .data = "x"}};
+	const struct ent climb[] = {
+	    {.name = "a/", .type = AE_IFDIR, .mode = 0755},
+	    {.name = "a/../../x", .type = AE_IFREG, .mode = 0644, .data = "x"}};
+	const struct ent mid[] = {{.name = "a/./b", .type = AE_IFREG, .mode = 0644, .data = "x"}};
+	const struct ent empty[] = {{.name = "", .type = AE_IFREG, .mode = 0644, .data = "x"}};
+
+	assert_true(extract(f, dotdot, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, absolute, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, climb, 2, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, mid, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, empty, 1, NULL, NULL, NULL) < 0);
+	assert_int_equal(access("/tmp/x", F_OK), -1);
+	assert_victim(f);
+}
+
+static void test_layer_hardlinks(void **state)
+{
+	struct fixture *f = *state;
+	char abs[128];
+
+	snprintf(abs, sizeof(abs), "%s/secret", f->victim);
+	const struct ent out[] = {{.name = "h", .type = 0, .mode = 0, .data = "../../etc/passwd"}};
+	const struct ent absl[] = {{.name = "h", .type = 0, .mode = 0, .data = abs}};
+	/* Through a symlink the layer made: refused, not followed. */
+	const struct ent via[] = {{.name = "l", .type = AE_IFLNK, .mode = 0777, .data = f->victim},
+				  {.name = "h", .type = 0, .mode = 0, .data = "l/secret"}};
+	const struct ent good[] = {{.name = "f", .type = AE_IFREG, .mode = 0644, .data = "data"},
+				   {.name = "h", .type = 0, .mode = 0, .data = "f"}};
+	struct stat a, b;
+
+	assert_true(extract(f, out, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, absl, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, via, 2, NULL, NULL, NULL) < 0);
+	assert_victim(f);
+	assert_int_equal(extract(f, good, 2, NULL, NULL, NULL), 0);
+	assert_int_equal(fstatat(f->rootfd, "f", &a, 0), 0);
+	assert_int_equal(fstatat(f->rootfd, "h", &b, 0), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+}
+
+/* "a -> /etc" then "a/passwd": must not write the host's file. */
+static void test_layer_symlink_parent(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent ents[] = {
+	    {.name = "a", .type = AE_IFLNK, .mode = 0777, .data = f->victim},
+	    {.name = "a/secret", .type = AE_IFREG, .mode = 0644, .data = "evil"}};
+	const struct ent etc[] = {
+	    {.name = "e", .type = AE_IFLNK, .mode = 0777, .data = "/etc"},
+	    {.name = "e/passwd", .type = AE_IFREG, .mode = 0644, .data = "evil"}};
+	struct stat before, after;
+
+	assert_int_equal(stat("/etc/passwd", &before), 0);
+	assert_true(extract(f, ents, 2, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, etc, 2, NULL, NULL, NULL) < 0);
+	assert_int_equal(stat("/etc/passwd", &after), 0);
+	assert_int_equal(before.st_mtime, after.st_mtime);
+	assert_int_equal(before.st_size, after.st_size);
+	assert_victim(f);
+}
+
+/* CVE-2021-32760 and CVE-2021-31566: chmod must not reach a link target. */
+static void test_layer_symlink_chmod(void **state)
+{
+	struct fixture *f = *state;
+	char target[128];
+
+	snprintf(target, sizeof(target), "%s/secret", f->victim);
+	const struct ent file[] = {{.name = "a", .type = AE_IFLNK, .mode = 0777, .data = target},
+				   {.name = "a", .type = AE_IFREG, .mode = 04777, .data = "x"}};
+	const struct ent dir[] = {{.name = "d/", .type = AE_IFDIR, .mode = 0777},
+				  {.name = "d", .type = AE_IFLNK, .mode = 0777, .data = f->victim}};
+	struct stat st;
+
+	assert_int_equal(extract(f, file, 2, NULL, NULL, NULL), 0);
+	assert_int_equal(fstatat(f->rootfd, "a", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	/* Rootless: setuid dropped. */
+	assert_int_equal(st.st_mode & 07777, 0777);
+	assert_int_equal(extract(f, dir, 2, NULL, NULL, NULL), 0);
+	assert_int_equal(fstatat(f->rootfd, "d", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_victim(f);
+}
+
+/* CVE-2021-29136: "." as a symlink. */
+static void test_layer_dot_symlink(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent dot[] = {{.name = ".", .type = AE_IFLNK, .mode = 0777, .data = f->victim}};
+	const struct ent dotslash[] = {
+	    {.name = "./", .type = AE_IFLNK, .mode = 0777, .data = f->victim}};
+	const struct ent slash[] = {{.name = "/", .type = AE_IFDIR, .mode = 0755}};
+	const struct ent rootdir[] = {{.name = "./", .type = AE_IFDIR, .mode = 0700},
+				      {.name = "./x", .type = AE_IFREG, .mode = 0644, .data = ""}};
+	struct stat st;
+
+	assert_true(extract(f, dot, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, dotslash, 1, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, slash, 1, NULL, NULL, NULL) < 0);
+	assert_int_equal(fstat(f->rootfd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	/* A "./" directory entry is accepted and ignored. */
+	assert_int_equal(extract(f, rootdir, 2, NULL, NULL, NULL), 0);
+	assert_int_equal(faccessat(f->rootfd, "x", F_OK, 0), 0);
+	assert_victim(f);
+}
+
+static void test_layer_whiteouts(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent ents[] = {
+	    {.name = "d/", .type = AE_IFDIR, .mode = 0755},
+	    {.name = "d/.wh.gone", .type = AE_IFREG, .mode = 0644, .data = ""},
+	    {.name = ".wh.top", .type = AE_IFREG, .mode = 0644, .data = ""},
+	    {.name = "o/", .type = AE_IFDIR, .mode = 0750},
+	    {.name = "o/.wh..wh..opq", .type = AE_IFREG, .mode = 0644, .data = ""},
+	    {.name = "o/keep", .type = AE_IFREG, .mode = 0644, .data = "k"},
+	    {.name = "d/.wh..wh.plnk", .type = AE_IFREG, .mode = 0644, .data = ""},
+	};
+	const struct ent through[] = {
+	    {.name = "wh", .type = AE_IFLNK, .mode = 0777, .data = f->victim},
+	    {.name = "wh/.wh.secret", .type = AE_IFREG, .mode = 0644, .data = ""}};
+	const struct ent orphan[] = {
+	    {.name = "nodir/.wh.x", .type = AE_IFREG, .mode = 0644, .data = ""}};
+	const struct ent forged[] = {{.name = "z/",
+				      .type = AE_IFDIR,
+				      .mode = 0755,
+				      .data = NULL,
+				      .dev_major = 0,
+				      .dev_minor = 0,
+				      .xattr = "user.overlay.opaque=y"},
+				     {.name = "u",
+				      .type = AE_IFREG,
+				      .mode = 0644,
+				      .data = "",
+				      .dev_major = 0,
+				      .dev_minor = 0,
+				      .xattr = "user.mine=1"}};
+	struct image_layer_stats st;
+	struct stat sb;
+	char val[8] = {0};
+	char path[160];
+
+	assert_int_equal(extract(f, ents, ARRAY_SIZE(ents), NULL, NULL, NULL), 0);
+	assert_int_equal(fstatat(f->rootfd, "d/gone", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISCHR(sb.st_mode));
+	assert_int_equal(sb.st_rdev, makedev(0, 0));
+	assert_int_equal(fstatat(f->rootfd, "top", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISCHR(sb.st_mode));
+	assert_int_equal(faccessat(f->rootfd, "d/.wh.gone", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(faccessat(f->rootfd, "d/.wh..wh.plnk", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	snprintf(path, sizeof(path), "%s/o", f->root);
+	assert_int_equal(getxattr(path, "user.overlay.opaque", val, sizeof(val)), 1);
+	assert_string_equal(val, "y");
+	assert_int_equal(faccessat(f->rootfd, "o/keep", F_OK, 0), 0);
+	assert_int_equal(faccessat(f->rootfd, "o/.wh..wh..opq", F_OK, 0), -1);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0750);
+
+	/* Through a symlink, or into a directory the layer lacks: refused. */
+	assert_true(extract(f, through, 2, NULL, NULL, NULL) < 0);
+	assert_true(extract(f, orphan, 1, NULL, NULL, NULL) < 0);
+	assert_victim(f);
+
+	/* A layer cannot forge overlay xattrs; other user.* are kept. */
+	assert_int_equal(extract(f, forged, 2, NULL, NULL, &st), 0);
+	snprintf(path, sizeof(path), "%s/z", f->root);
+	assert_true(getxattr(path, "user.overlay.opaque", val, sizeof(val)) < 0);
+	assert_true(st.xattrs_skipped >= 1);
+	snprintf(path, sizeof(path), "%s/u", f->root);
+	assert_int_equal(getxattr(path, "user.mine", val, sizeof(val)), 1);
+}
+
+static void test_layer_devices(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent ents[] = {{.name = "null",
+				    .type = AE_IFCHR,
+				    .mode = 0666,
+				    .data = NULL,
+				    .dev_major = 1,
+				    .dev_minor = 3},
+				   {.name = "sda",
+				    .type = AE_IFBLK,
+				    .mode = 0660,
+				    .data = NULL,
+				    .dev_major = 8,
+				    .dev_minor = 0},
+				   {.name = "fifo", .type = AE_IFIFO, .mode = 0600},
+				   {.name = "owned",
+				    .type = AE_IFREG,
+				    .mode = 0644,
+				    .data = "x",
+				    .dev_major = 0,
+				    .dev_minor = 0,
+				    .xattr = NULL,
+				    .uid = 1000}};
+	struct image_layer_stats st;
+	struct stat sb;
+
+	assert_int_equal(extract(f, ents, ARRAY_SIZE(ents), NULL, NULL, &st), 0);
+	assert_int_equal(st.devices_skipped, 2);
+	assert_int_equal(st.squashed, 1);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(faccessat(f->rootfd, "null", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(faccessat(f->rootfd, "sda", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(fstatat(f->rootfd, "fifo", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+}
+
+static void test_layer_caps(void **state)
+{
+	struct fixture *f = *state;
+	struct ent ents[12];
+	struct image_layer_limits lim = {.max_entries = 5};
+	char names[12][8];
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%d", i);
+		ents[i] =
+		    (struct ent){.name = names[i], .type = AE_IFREG, .mode = 0644, .data = "x"};
+	}
+	assert_int_equal(extract(f, ents, 12, NULL, &lim, NULL), -EFBIG);
+	lim.max_entries = 0;
+	lim.max_bytes = 4096; /* the tar alone is larger */
+	assert_int_equal(extract(f, ents, 12, NULL, &lim, NULL), -EFBIG);
+}
+
+static void test_layer_diffid(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent ents[] = {{.name = "a", .type = AE_IFREG, .mode = 0644, .data = "hello"}};
+	struct image_layer_stats st;
+	struct err *err = NULL;
+	char hex[65], diff[80], got[80];
+	uint64_t size;
+	int fd;
+
+	fd = make_tar(ents, 1, false, hex);
+	snprintf(diff, sizeof(diff), "sha256:%s", hex);
+	close(fd);
+	assert_int_equal(extract(f, ents, 1, diff, NULL, &st), 0);
+	assert_string_equal(st.diff_id, diff);
+	assert_true(extract(f, ents, 1, D1, NULL, NULL) < 0);
+
+	/* gzip: the DiffID is of the uncompressed bytes. */
+	fd = make_tar(ents, 1, true, NULL);
+	assert_int_equal(image_layer_digest(fd, NULL, got, &size, &err), 0);
+	assert_string_equal(got, diff);
+	assert_int_equal(image_layer_extract(fd, f->rootfd, &squash, diff, NULL, &st, &err), 0);
+	close(fd);
+
+	/* Not a tar at all. */
+	fd = memfd_create("junk", MFD_CLOEXEC);
+	assert_int_equal(write(fd, "\x1f\x8bjunkjunk", 10), 10);
+	assert_true(image_layer_extract(fd, f->rootfd, &squash, NULL, NULL, &st, &err) < 0);
+	err_free(&err);
+	close(fd);
+}
+
+/* ---- store ---- */
+
+static void test_store_demo(void **state)
+{
+	struct fixture *f = *state;
+	struct image_store *s = NULL;
+	struct image *img = NULL, **list = NULL;
+	struct err *err = NULL;
+	char **untagged = NULL, **deleted = NULL, *id = NULL, *id2 = NULL;
+	char root[128];
+	size_t n = 0;
+	struct stat st;
+
+	if (access("/bin/busybox", X_OK) < 0)
+		skip();
+	snprintf(root, sizeof(root), "%s/store", f->root);
+	assert_int_equal(image_store_open(root, &squash, &s, &err), 0);
+	assert_int_equal(image_demo_create(s, NULL, NULL, NULL, &err), 0);
+	assert_int_equal(image_store_lookup(s, "demo", &id, &err), 0);
+	/* Reproducible: the same inputs give the same id. */
+	assert_int_equal(image_demo_create(s, "other:1", NULL, NULL, &err), 0);
+	assert_int_equal(image_store_lookup(s, "other:1", &id2, &err), 0);
+	assert_string_equal(id, id2);
+	assert_int_equal(image_store_list(s, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0]->names[0], "demo:latest");
+	assert_string_equal(list[0]->names[1], "other:1");
+	image_free(list[0]);
+	free(list);
+
+	assert_int_equal(image_store_resolve(s, id + 7, &img, &err), 0); /* by full hex */
+	assert_int_equal(img->n_layers, 1);
+	assert_string_equal(img->config->cmd[0], "/bin/sh");
+	assert_int_equal(lstat(img->layer_dirs[0], &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	image_free(img);
+	id[7 + 6] = 0;
+	assert_int_equal(image_store_resolve(s, id + 7, &img, &err), 0); /* by prefix */
+	image_free(img);
+	assert_int_equal(image_store_resolve(s, "nope", &img, &err), -ENOENT);
+	err_free(&err);
+
+	/* By id with two names: refused unless forced. */
+	assert_int_equal(image_store_remove_report(s, id2, false, &untagged, &deleted, &err),
+			 -EBUSY);
+	err_free(&err);
+	assert_int_equal(image_store_remove_report(s, "demo", false, &untagged, &deleted, &err), 0);
+	assert_string_equal(untagged[0], "demo:latest");
+	assert_null(deleted);
+	strvfree(untagged);
+	assert_int_equal(image_store_remove_report(s, "other:1", false, &untagged, &deleted, &err),
+			 0);
+	assert_string_equal(deleted[0], id2);
+	strvfree(untagged);
+	strvfree(deleted);
+	assert_int_equal(image_store_list(s, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	/* Blobs and layer trees went with it. */
+	snprintf(root, sizeof(root), "%s/store/blobs/sha256/%s", f->root, id2 + 7);
+	assert_int_equal(access(root, F_OK), -1);
+	free(id);
+	free(id2);
+	image_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_config_good),
+	    cmocka_unit_test(test_config_bad),
+	    cmocka_unit_test(test_config_volumes),
+	    cmocka_unit_test(test_config_oversized),
+	    cmocka_unit_test(test_manifest_good),
+	    cmocka_unit_test(test_manifest_bad),
+	    cmocka_unit_test(test_index),
+	    cmocka_unit_test(test_save_manifest),
+	    cmocka_unit_test(test_ref_normalize),
+	    cmocka_unit_test_setup_teardown(test_layer_names, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_hardlinks, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_symlink_parent, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_symlink_chmod, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_dot_symlink, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_whiteouts, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_devices, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_caps, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_diffid, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_store_demo, setup_dirs, teardown_dirs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
