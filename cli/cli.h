@@ -1,0 +1,33 @@
+/*
+ * cli/cli.h - shared state of one moat invocation and the verb table.
+ * Each cmd_* parses its own flags (getopt_long, Docker's spellings) and
+ * returns the process exit status; errors are printed by the caller of
+ * cli_fail() as one line "moat: <message>".
+ */
+#ifndef MOAT_CLI_H
+#define MOAT_CLI_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+struct cli_ctx {
+	char *root;    /* --root / MOAT_ROOT, or the default for the identity */
+	char *runroot; /* --runroot / MOAT_RUNROOT, likewise */
+	bool rootless; /* geteuid() != 0 */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
+int cli_fail(struct err **err);
+
+int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_load(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_images(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * cli/main.c - moat's entry point: global options, state locations, and
+ * the verb table.
+ *
+ * Runs as: the invoking user (rootless) or root. Never setuid.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/fs.h"
+
+#define MOAT_VERSION "0.1.0"
+
+int cli_fail(struct err **err)
+{
+	int code = 125;
+
+	if (err && *err) {
+		fprintf(stderr, "moat: %s\n", (*err)->msg);
+		if ((*err)->exit)
+			code = (*err)->exit;
+		err_free(err);
+	} else {
+		fprintf(stderr, "moat: unknown error\n");
+	}
+	return code;
+}
+
+static const struct verb {
+	const char *name;
+	int (*fn)(struct cli_ctx *, int, char **);
+	const char *help;
+} verbs[] = {
+    {"run", cmd_run, "Run a command in a new container"},
+    {"images", cmd_images, "List images"},
+    {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
+    {"rmi", cmd_rmi, "Remove images"},
+    {"demo-image", cmd_demo_image, "Build the demo image from the host's busybox-static"},
+    {"info", cmd_info, "Show state locations, identity and kernel features"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: moat [--root DIR] [--runroot DIR] COMMAND [ARG...]\n\n"
+		   "A hardened, rootless container engine.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "\nGlobal options:\n"
+		   "  --root DIR     persistent state (env MOAT_ROOT)\n"
+		   "  --runroot DIR  runtime state (env MOAT_RUNROOT)\n"
+		   "  --version      print the version\n");
+}
+
+/* Defaults from design.md "State": root uses /var/lib/moat and /run/moat;
+ * a user uses $XDG_DATA_HOME/moat and $XDG_RUNTIME_DIR/moat. */
+static int default_paths(struct cli_ctx *ctx, struct err **err)
+{
+	const char *home = getenv("HOME"), *x;
+
+	if (!ctx->root) {
+		if (!ctx->rootless) {
+			ctx->root = strdup("/var/lib/moat");
+		} else if ((x = getenv("XDG_DATA_HOME")) && *x == '/') {
+			if (asprintf(&ctx->root, "%s/moat", x) < 0)
+				ctx->root = NULL;
+		} else if (home && *home == '/') {
+			if (asprintf(&ctx->root, "%s/.local/share/moat", home) < 0)
+				ctx->root = NULL;
+		} else {
+			return err_set(
+			    err, EINVAL,
+			    "cannot choose a state directory: set HOME, XDG_DATA_HOME or --root");
+		}
+	}
+	if (!ctx->runroot) {
+		if (!ctx->rootless) {
+			ctx->runroot = strdup("/run/moat");
+		} else if ((x = getenv("XDG_RUNTIME_DIR")) && *x == '/') {
+			if (asprintf(&ctx->runroot, "%s/moat", x) < 0)
+				ctx->runroot = NULL;
+		} else {
+			/* No login session (su, cron): a private dir in /tmp,
+			 * checked to be ours so nobody can plant it first. */
+			struct stat st;
+			if (asprintf(&ctx->runroot, "/tmp/moat-run-%u", (unsigned)ctx->uid) < 0)
+				ctx->runroot = NULL;
+			else if (mkdir(ctx->runroot, 0700) < 0 && errno != EEXIST)
+				return err_errno(err, errno, "create \"%s\"", ctx->runroot);
+			else if (lstat(ctx->runroot, &st) < 0 || !S_ISDIR(st.st_mode) ||
+				 st.st_uid != ctx->uid || (st.st_mode & 077))
+				return err_set(err, EPERM,
+					       "\"%s\" is not a private directory of uid %u: set "
+					       "XDG_RUNTIME_DIR or --runroot",
+					       ctx->runroot, (unsigned)ctx->uid);
+		}
+	}
+	if (!ctx->root || !ctx->runroot)
+		return err_errno(err, ENOMEM, "state paths");
+	if (ctx->root[0] != '/' || ctx->runroot[0] != '/')
+		return err_set(err, EINVAL, "--root and --runroot must be absolute paths");
+	if (fs_mkdir_p(ctx->root, 0700, err) < 0 || fs_mkdir_p(ctx->runroot, 0700, err) < 0)
+		return err_ret(*err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = {0};
+	struct err *err = NULL;
+	const char *e;
+	int i, r;
+
+	ctx.uid = getuid();
+	ctx.gid = getgid();
+	ctx.rootless = geteuid() != 0;
+	if ((e = getenv("MOAT_ROOT")) && *e)
+		ctx.root = strdup(e);
+	if ((e = getenv("MOAT_RUNROOT")) && *e)
+		ctx.runroot = strdup(e);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		char **slot = NULL;
+		const char *val = NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version") || !strcmp(a, "-v")) {
+			printf("moat version %s\n", MOAT_VERSION);
+			return 0;
+		}
+		if (!strncmp(a, "--root", 6) && (a[6] == '=' || !a[6]))
+			slot = &ctx.root;
+		else if (!strncmp(a, "--runroot", 9) && (a[9] == '=' || !a[9]))
+			slot = &ctx.runroot;
+		if (!slot) {
+			err_set(&err, EINVAL, "unknown flag: %s", a);
+			return cli_fail(&err);
+		}
+		val = strchr(a, '=');
+		if (val)
+			val++;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		if (!val || !*val) {
+			err_set(&err, EINVAL, "flag needs an argument: %s", a);
+			return cli_fail(&err);
+		}
+		free(*slot);
+		*slot = strdup(val);
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 125;
+	}
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		if (strcmp(argv[i], verbs[v].name) != 0)
+			continue;
+		if (default_paths(&ctx, &err) < 0)
+			return cli_fail(&err);
+		r = verbs[v].fn(&ctx, argc - i, argv + i);
+		free(ctx.root);
+		free(ctx.runroot);
+		return r;
+	}
+	err_set(&err, EINVAL, "unknown command \"%s\" (see moat --help)", argv[i]);
+	return cli_fail(&err);
+}
