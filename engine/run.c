@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +52,11 @@ static char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
+/*
+ * Liveness: the monitor holds an exclusive flock on RUNROOT/containers/<id>/
+ * lock for as long as it lives (the container's copy of the fd is closed
+ * before exec). A "mode" file says whether the container was --rm.
+ */
 struct paths {
 	char dir[4096];	 /* ROOT/containers/<id> */
 	char rdir[4096]; /* RUNROOT/containers/<id> */
@@ -94,8 +101,23 @@ static int make_resolv(const char *path, bool host_net, struct err **err)
 	return write_text(path, out, err);
 }
 
+static int take_lock(const char *rdir, bool rm, struct err **err)
+{
+	_cleanup_close_ int dfd = open(rdir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+
+	if (dfd < 0)
+		return err_errno(err, errno, "open \"%s\"", rdir);
+	fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return err_errno(err, errno, "lock \"%s/lock\"", rdir);
+	if (fs_write_atomic(dfd, "mode", rm ? "rm\n" : "keep\n", rm ? 3 : 5, 0600, err) < 0)
+		return err_ret(*err);
+	return steal_fd(fd);
+}
+
 static int make_state(const struct engine_run_opts *o, const char *id, const char *hostname,
-		      const struct engine_identity *ident, struct paths *p, struct err **err)
+		      const struct engine_identity *ident, struct paths *p, int *lockfd,
+		      struct err **err)
 {
 	char hosts[600];
 
@@ -108,6 +130,8 @@ static int make_state(const struct engine_run_opts *o, const char *id, const cha
 	snprintf(p->hostname, sizeof(p->hostname), "%s/hostname", p->rdir);
 	snprintf(p->resolv, sizeof(p->resolv), "%s/resolv.conf", p->rdir);
 	if (fs_mkdir_p(p->dir, 0700, err) < 0 || fs_mkdir_p(p->rdir, 0700, err) < 0)
+		return err_ret(*err);
+	if ((*lockfd = take_lock(p->rdir, o->rm, err)) < 0)
 		return err_ret(*err);
 	if (mkdir(p->upper, 0755) < 0 || mkdir(p->work, 0700) < 0 || mkdir(p->mnt, 0700) < 0)
 		return err_errno(err, errno, "container state in \"%s\"", p->dir);
@@ -169,6 +193,42 @@ static void remove_state(const struct paths *p, const struct engine_identity *id
 	if (fs_rm_rf_at(AT_FDCWD, p->dir, &e) < 0) {
 		fprintf(stderr, "moat: warning: container state left behind: %s\n", e->msg);
 		err_free(&e);
+	}
+}
+
+/*
+ * Removes what a monitor that died (SIGKILL, a crash, a reboot) left:
+ * runtime state always, persistent state of --rm containers. A container
+ * whose monitor still holds its lock is left alone.
+ */
+static void reconcile(const struct engine_run_opts *o, const struct engine_identity *ident)
+{
+	char dir[3072];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), "%s/containers", o->runroot);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		struct paths p = {0};
+		_cleanup_close_ int dfd = -1, lock = -1;
+		_cleanup_free_ char *mode = NULL;
+
+		if (!digest_hex_valid(de->d_name))
+			continue;
+		dfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		lock = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
+			continue; /* alive */
+		fs_read_at(dfd, "mode", 16, &mode, NULL, NULL);
+		snprintf(p.rdir, sizeof(p.rdir), "%s/%s", dir, de->d_name);
+		if (mode && !strcmp(mode, "rm\n")) {
+			snprintf(p.dir, sizeof(p.dir), "%s/containers/%s", o->root, de->d_name);
+			snprintf(p.upper, sizeof(p.upper), "%s/upper", p.dir);
+		}
+		remove_state(&p, ident);
 	}
 }
 
@@ -244,10 +304,12 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	char id[SHA256_HEX_LEN + 1], hostname[65], cache[4200];
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
 	_cleanup_strv_ char **lowers = NULL;
+	_cleanup_close_ int lockfd = -1;
 	int ret;
 
 	if ((ret = engine_identity_select(o->rootless, o->uid, o->gid, o->userns, &ident, err)) < 0)
 		return ret;
+	reconcile(o, &ident);
 	if ((ret = image_store_open(o->root, &ident.ids, &store, err)) < 0)
 		return ret;
 	if ((ret = image_store_resolve(store, o->image, &img, err)) < 0)
@@ -319,7 +381,7 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 		    0)
 			goto out;
 	}
-	if ((ret = make_state(o, id, hostname, &ident, &p, err)) < 0)
+	if ((ret = make_state(o, id, hostname, &ident, &p, &lockfd, err)) < 0)
 		goto out;
 
 	spec.userns = ident.userns;

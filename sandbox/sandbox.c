@@ -100,6 +100,21 @@ static ssize_t recv_msg(int sock, struct msg *m, int *fd)
 	return n;
 }
 
+/*
+ * The container dies with its monitor: PDEATHSIG, re-armed after every
+ * credential change (the kernel clears it then), and a check that the
+ * monitor did not die before it was armed (its end of SYNC would be
+ * closed). no_new_privs keeps a setuid binary inside from clearing it.
+ */
+static void tie_to_monitor(int sync)
+{
+	struct pollfd p = {.fd = sync, .events = 0};
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		_exit(125);
+}
+
 /* In the child: report ERR to the monitor and exit. Never returns. */
 __attribute__((noreturn)) static void child_fail(int sync, int exit_code, struct err *e)
 {
@@ -260,7 +275,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	int master = -1, slave = -1, fd, r;
 	bool landlock_on = false;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	tie_to_monitor(sync);
 	if (sandbox_host_fds_open(spec, &h, &e) < 0)
 		child_fail(sync, 125, e);
 	/* Wait until the monitor has written our id maps. */
@@ -273,6 +288,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		err_errno(&e, errno, "become root in the user namespace");
 		child_fail(sync, 125, e);
 	}
+	tie_to_monitor(sync);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		err_errno(&e, errno, "make mounts private");
 		child_fail(sync, 125, e);
@@ -333,6 +349,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	}
 	if (sandbox_caps_apply(spec, &e) < 0)
 		child_fail(sync, 125, e);
+	tie_to_monitor(sync);
 	if ((r = sandbox_seccomp_load(&spec->bpf)) < 0) {
 		err_errno(&e, -r, "load seccomp filter");
 		child_fail(sync, 125, e);
