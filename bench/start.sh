@@ -23,14 +23,20 @@ fi
 MOAT=${MOAT_BIN:-$here/build/moat}
 runs=${RUNS:-30}
 work=$(mktemp -d /tmp/moat-bench.XXXXXX)
-trap 'chmod -R u+rwX "$work" 2>/dev/null; rm -rf "$work"' EXIT
+cleanup() {
+	[ -d "$work/podman" ] && podman unshare rm -rf "$work/podman" "$work/podman-run" 2>/dev/null
+	"$MOAT" rmi demo >/dev/null 2>&1
+	chmod -R u+rwX "$work" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
 export MOAT_ROOT="$work/root" MOAT_RUNROOT="$work/run"
 "$MOAT" demo-image --tag demo >/dev/null
 
-# The same rootfs for the peers: the demo image's one layer.
-rootfs=$(find "$work/root/layers" -mindepth 2 -maxdepth 2 -type d | head -n 1)
-"$MOAT" run --rm demo true # extracts the layer for this identity
-rootfs=$(find "$work/root/layers" -mindepth 2 -maxdepth 2 -type d | head -n 1)
+# The same rootfs for the peers: the demo image's one layer, as extracted
+# for a single-id user namespace (every file owned by the caller).
+"$MOAT" run --rm --userns=single demo true
+rootfs=$(find "$work/root/layers/squash" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 [ -x "$rootfs/bin/busybox" ] || { echo "bench: no extracted demo layer under $work/root/layers" >&2; exit 1; }
 
 set -- "$MOAT run --rm demo /bin/true"
@@ -55,7 +61,7 @@ add() {
 "
 	fi
 }
-"$MOAT" run --rm --userns=single demo /bin/true && add moat-single "$MOAT run --rm --userns=single demo /bin/true"
+add moat-single "$MOAT run --rm --userns=single demo /bin/true"
 command -v bwrap >/dev/null &&
 	add bwrap "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
 mkbundle() { # DIR TOOL
