@@ -260,3 +260,16 @@ load ../lib/helpers
 	run script -qec "$(moat_cmdline run --rm -t "$IMG" sh -c 'exit 7')" /dev/null
 	assert_failure 7
 }
+
+@test "run: --security-opt apparmor=PROFILE where AppArmor is not active: 125, says so" {
+	if grep -qs apparmor /sys/kernel/security/lsm; then
+		skip "AppArmor is active on this host"
+	fi
+	run --separate-stderr mrun --security-opt apparmor=moat-default "$IMG" true
+	assert_failure 125
+	assert_one_error_line
+	[[ $stderr == *"AppArmor is not active"* ]] || fail "stderr: $stderr"
+	# apparmor=unconfined is no request at all
+	run mrun --security-opt apparmor=unconfined "$IMG" true
+	assert_success
+}
