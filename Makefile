@@ -3,9 +3,11 @@
 
 PREFIX ?= /usr/local
 CC ?= gcc
-PKGS := libseccomp libcap-ng libarchive jansson openssl
+PKGS := libseccomp libcap-ng libarchive jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# moat itself loads libarchive on first use (image/archive.c); tests link it.
+MOAT_LIBS := $(filter-out -larchive,$(PKG_LIBS))
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wswitch-default -Wno-unused-parameter -Werror
@@ -49,7 +51,7 @@ $(B)/libmoat.a: $(LIB_OBJ) $(B)/obj/gen.o
 
 $(B)/moat: $(B)/obj/cli/main.o $(B)/libmoat.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $^ $(MOAT_LIBS)
 
 # The in-container probe and test helpers: static, so they run in a busybox rootfs.
 probe: $(B)/probe

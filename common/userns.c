@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,15 +49,17 @@ static void format_map(const struct idmap *m, size_t n, char *buf, size_t size)
 					m[i].host, m[i].size);
 }
 
-/* Runs newuidmap/newgidmap PID c h s ... and waits for it. */
-static int run_helper(const char *helper, pid_t pid, const struct idmap *m, size_t n,
-		      struct err **err)
+/* Starts newuidmap/newgidmap PID c h s ... (posix_spawn: no copy of the
+ * caller's address space); *CHILD gets its pid. */
+static int spawn_helper(const char *helper, pid_t pid, const struct idmap *m, size_t n,
+			pid_t *child, struct err **err)
 {
 	char *argv[3 + 3 * SANDBOX_MAX_IDMAPS + 1];
 	char nums[1 + 3 * SANDBOX_MAX_IDMAPS][16];
+	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	posix_spawn_file_actions_t fa;
 	size_t a = 0, k = 0;
-	pid_t child;
-	int status;
+	int r;
 
 	argv[a++] = (char *)helper;
 	snprintf(nums[k], sizeof(nums[k]), "%d", (int)pid);
@@ -70,31 +73,50 @@ static int run_helper(const char *helper, pid_t pid, const struct idmap *m, size
 		argv[a++] = nums[k++];
 	}
 	argv[a] = NULL;
-	child = fork();
-	if (child < 0)
-		return err_errno(err, errno, "fork %s", helper);
-	if (child == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0)
-			dup2(null, 0);
-		execvp(helper, argv);
-		fprintf(stderr, "moat: cannot run %s (package uidmap): %s\n", helper,
-			strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return err_errno(err, errno, "wait %s", helper);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return err_errno(err, ENOMEM, "spawn %s", helper);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	r = posix_spawnp(child, helper, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r == ENOENT)
 		return err_set(
 		    err, ENOENT,
 		    "%s is missing: install Debian's uidmap package, or use --userns=single",
 		    helper);
+	if (r != 0)
+		return err_errno(err, r, "run %s", helper);
+	return 0;
+}
+
+static int wait_helper(const char *helper, pid_t child, struct err **err)
+{
+	int status;
+
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_errno(err, errno, "wait %s", helper);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return err_set(err, EPERM,
 			       "%s refused the mapping (check /etc/subuid and /etc/subgid)",
 			       helper);
 	return 0;
+}
+
+/* Both helpers run at once: each costs milliseconds (setuid start-up). */
+static int run_helpers(pid_t pid, const struct idmap *uid, size_t nu, const struct idmap *gid,
+		       size_t ng, struct err **err)
+{
+	pid_t u = -1, g = -1;
+	int r;
+
+	if (spawn_helper("newuidmap", pid, uid, nu, &u, err) < 0)
+		return err_ret(*err);
+	r = spawn_helper("newgidmap", pid, gid, ng, &g, err);
+	if (wait_helper("newuidmap", u, r < 0 ? NULL : err) < 0 && r == 0)
+		r = err_ret(*err);
+	if (g > 0 && wait_helper("newgidmap", g, r < 0 ? NULL : err) < 0 && r == 0)
+		r = err_ret(*err);
+	return r;
 }
 
 int userns_write_maps(pid_t pid, enum sandbox_userns mode, const struct idmap *uid, size_t nu,
@@ -106,9 +128,7 @@ int userns_write_maps(pid_t pid, enum sandbox_userns mode, const struct idmap *u
 	case SANDBOX_USERNS_HOST:
 		return 0;
 	case SANDBOX_USERNS_SUBUID:
-		if (run_helper("newuidmap", pid, uid, nu, err) < 0)
-			return err_ret(*err);
-		return run_helper("newgidmap", pid, gid, ng, err);
+		return run_helpers(pid, uid, nu, gid, ng, err);
 	case SANDBOX_USERNS_SINGLE:
 		/* An unprivileged writer must deny setgroups before gid_map. */
 		if (write_proc(pid, "setgroups", "deny", err) < 0)

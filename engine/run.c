@@ -110,8 +110,13 @@ static int take_lock(const char *rdir, bool rm, struct err **err)
 	fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return err_errno(err, errno, "lock \"%s/lock\"", rdir);
-	if (fs_write_atomic(dfd, "mode", rm ? "rm\n" : "keep\n", rm ? 3 : 5, 0600, err) < 0)
-		return err_ret(*err);
+	/* Runtime state: no fsync (a reboot clears RUNROOT anyway). */
+	{
+		_cleanup_close_ int m = openat(
+		    dfd, "mode", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (m < 0 || fs_write_all(m, rm ? "rm\n" : "keep\n", rm ? 3 : 5) < 0)
+			return err_errno(err, errno, "write \"%s/mode\"", rdir);
+	}
 	return steal_fd(fd);
 }
 

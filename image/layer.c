@@ -77,8 +77,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/archive.h"
 
 #include "common/cleanup.h"
 #include "common/digest.h"

@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/archive.h"
 
 #include "common/cleanup.h"
 #include "common/digest.h"

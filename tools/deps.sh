@@ -4,7 +4,7 @@
 # exact command instead.
 set -eu
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libarchive-dev libjansson-dev
-libssl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
+libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
 bats-assert bats-support python3 util-linux iproute2 strace"
 missing=""
 for p in $PKGS; do

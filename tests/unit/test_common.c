@@ -170,6 +170,33 @@ static void test_digest(void **state)
 	assert_false(digest_valid(
 	    "sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 	assert_false(digest_valid("sha256:abc"));
+	/* FIPS 180-4 vectors: empty, two blocks, and a million 'a's fed in
+	 * odd-sized pieces through the streaming interface. */
+	digest_sha256_hex("", 0, hex);
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	digest_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	assert_string_equal(hex,
+			    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	{
+		static char a[1000];
+		struct digest_ctx *c = digest_ctx_new();
+		size_t done = 0, step = 1;
+
+		memset(a, 'a', sizeof(a));
+		assert_non_null(c);
+		while (done < 1000000) {
+			size_t n = step % 997 + 1;
+			if (n > 1000000 - done)
+				n = 1000000 - done;
+			digest_ctx_update(c, a, n);
+			done += n;
+			step = step * 31 + 7;
+		}
+		digest_ctx_final(c, hex);
+		assert_string_equal(
+		    hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	}
 	assert_int_equal(digest_random_id(id1, NULL), 0);
 	assert_int_equal(digest_random_id(id2, NULL), 0);
 	assert_true(digest_hex_valid(id1));
