@@ -101,7 +101,9 @@ import json, sys
 res = json.load(open(sys.argv[1]))["results"]
 names = sys.argv[2:]
 med = {n: r["median"] for n, r in zip(names, res)}
+mine = [n for n in names if n.startswith("moat")]
 for n in names:
-    print(f"median {n:7s} {med[n]*1000:8.2f} ms   moat/{n} = {med['moat']/med[n]:.2f}")
+    ratios = "   ".join(f"{m}/{n} = {med[m]/med[n]:.2f}" for m in mine if m != n)
+    print(f"median {n:12s} {med[n]*1000:8.2f} ms   {ratios}")
 PY
 [ -n "${P:-}" ] && $P rmi -af >/dev/null 2>&1 || true

@@ -211,3 +211,40 @@ JSON
 	assert_failure 125
 	assert_one_error_line
 }
+
+@test "--security-opt seccomp=FILE: a syntax error names file:line:column" {
+	local prof=$MOAT_T/scratch/syntax.json
+	printf '{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": [ oops ]\n}\n' >"$prof"
+	chmod 0644 "$prof"
+	run --separate-stderr mrun --security-opt seccomp="$prof" "$IMG" true
+	assert_failure 125
+	assert_one_error_line
+	[[ $stderr == *"$prof:3:"* ]] || fail "no file:line:column in: $stderr"
+}
+
+@test "--security-opt seccomp=FILE: an unknown syscall name is a warning and skipped" {
+	local prof=$MOAT_T/scratch/unknown-name.json
+	cat >"$prof" <<'JSON'
+{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    { "names": ["no_such_syscall_xyz", "mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 }
+  ]
+}
+JSON
+	chmod 0644 "$prof"
+	run --separate-stderr mrun --security-opt seccomp="$prof" "$IMG" mkdir /etc/x
+	assert_failure 1
+	[[ $stderr == *"warning"*"no_such_syscall_xyz"* ]] || fail "stderr: $stderr"
+	[[ $stderr == *"Operation not permitted"* ]] || fail "the known names were not applied: $stderr"
+}
+
+@test "--security-opt seccomp=FILE: an unknown action is an error" {
+	local prof=$MOAT_T/scratch/bad-action.json
+	printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_EXPLODE"}]}\n' >"$prof"
+	chmod 0644 "$prof"
+	run --separate-stderr mrun --security-opt seccomp="$prof" "$IMG" true
+	assert_failure 125
+	assert_one_error_line
+	[[ $stderr == *"SCMP_ACT_EXPLODE"* ]] || fail "stderr: $stderr"
+}
