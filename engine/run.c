@@ -60,7 +60,7 @@ static char *const readonly_paths[] = {
 struct paths {
 	char dir[4096];	 /* ROOT/containers/<id> */
 	char rdir[4096]; /* RUNROOT/containers/<id> */
-	char upper[4200], work[4200], mnt[4200];
+	char upper[4200], work[4200], mnt[4200], fuse_root[4200], fuse_log[4200];
 	char hosts[4200], hostname[4200], resolv[4200];
 };
 
@@ -131,6 +131,8 @@ static int make_state(const struct engine_run_opts *o, const char *id, const cha
 	snprintf(p->upper, sizeof(p->upper), "%s/upper", p->dir);
 	snprintf(p->work, sizeof(p->work), "%s/work", p->dir);
 	snprintf(p->mnt, sizeof(p->mnt), "%s/rootfs", p->rdir);
+	snprintf(p->fuse_root, sizeof(p->fuse_root), "%s/fuse-root", p->rdir);
+	snprintf(p->fuse_log, sizeof(p->fuse_log), "%s/fuse.log", p->rdir);
 	snprintf(p->hosts, sizeof(p->hosts), "%s/hosts", p->rdir);
 	snprintf(p->hostname, sizeof(p->hostname), "%s/hostname", p->rdir);
 	snprintf(p->resolv, sizeof(p->resolv), "%s/resolv.conf", p->rdir);
@@ -138,7 +140,8 @@ static int make_state(const struct engine_run_opts *o, const char *id, const cha
 		return err_ret(*err);
 	if ((*lockfd = take_lock(p->rdir, o->rm, err)) < 0)
 		return err_ret(*err);
-	if (mkdir(p->upper, 0755) < 0 || mkdir(p->work, 0700) < 0 || mkdir(p->mnt, 0700) < 0)
+	if (mkdir(p->upper, 0755) < 0 || mkdir(p->work, 0700) < 0 || mkdir(p->mnt, 0700) < 0 ||
+	    mkdir(p->fuse_root, 0700) < 0)
 		return err_errno(err, errno, "container state in \"%s\"", p->dir);
 	if (ident->userns == SANDBOX_USERNS_ROOT) {
 		/* The upper layer belongs to container root (the unprivileged
@@ -288,6 +291,30 @@ static int build_caps(const struct engine_run_opts *o, uint64_t *caps, struct er
 	return 0;
 }
 
+/* MOAT_OVERLAY=kernel|fuse pins the rootfs implementation (tests, and
+ * hosts where one of them misbehaves); the default tries the kernel's. */
+static enum sandbox_overlay overlay_mode(void)
+{
+	const char *v = getenv("MOAT_OVERLAY");
+
+	if (v && !strcmp(v, "fuse"))
+		return SANDBOX_OVERLAY_FUSE;
+	if (v && !strcmp(v, "kernel"))
+		return SANDBOX_OVERLAY_KERNEL;
+	return SANDBOX_OVERLAY_AUTO;
+}
+
+static char *find_fuse_overlayfs(void)
+{
+	static char *const paths[] = {"/usr/bin/fuse-overlayfs", "/usr/local/bin/fuse-overlayfs",
+				      "/bin/fuse-overlayfs"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
 static bool mapped(const struct idmap *m, size_t n, unsigned id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -399,6 +426,10 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	spec.work = p.work;
 	spec.mountpoint = p.mnt;
 	spec.readonly_root = o->read_only;
+	spec.overlay = overlay_mode();
+	spec.fuse_overlayfs = find_fuse_overlayfs();
+	spec.fuse_root = p.fuse_root;
+	spec.fuse_log = p.fuse_log;
 	spec.hosts_file = p.hosts;
 	spec.hostname_file = p.hostname;
 	spec.resolv_file = p.resolv;

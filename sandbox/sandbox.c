@@ -45,12 +45,13 @@
 #include "common/fs.h"
 #include "common/userns.h"
 #include "sandbox/caps.h"
+#include "sandbox/fuse.h"
 #include "sandbox/landlock.h"
 #include "sandbox/lsm.h"
 #include "sandbox/mounts.h"
 #include "sandbox/seccomp.h"
 
-enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR };
+enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR, MSG_FUSE };
 
 struct msg {
 	int type;
@@ -252,6 +253,49 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_spec *spec, 
 }
 
 /*
+ * The rootfs: the kernel's overlayfs, attached on moat's staging dir
+ * (pivot_root wants it attached; it is visible only in this mount
+ * namespace). Where the kernel refuses it in a user namespace, and for
+ * rootless containers only, the monitor runs fuse-overlayfs for us.
+ */
+static int rootfs(const struct sandbox_spec *spec, const struct host_fds *h, int sync,
+		  struct err **e)
+{
+	struct msg m = {.type = MSG_FUSE};
+	int fd = -1, rootfd = -1;
+	bool rootless =
+	    spec->userns == SANDBOX_USERNS_SINGLE || spec->userns == SANDBOX_USERNS_SUBUID;
+
+	if (spec->overlay != SANDBOX_OVERLAY_FUSE) {
+		rootfd = sandbox_rootfs_mount(spec, h, e);
+		if (rootfd >= 0) {
+			if (move_mount(rootfd, "", h->rootdir, "",
+				       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+				close(rootfd);
+				return err_errno(e, errno, "attach rootfs on \"%s\"",
+						 spec->mountpoint);
+			}
+			return rootfd;
+		}
+		if (spec->overlay == SANDBOX_OVERLAY_KERNEL || !rootless)
+			return err_ret(*e);
+		if (!spec->fuse_overlayfs)
+			return err_prefix(
+			    e, "the kernel refused overlayfs in this user namespace and "
+			       "fuse-overlayfs is not installed (Debian package fuse-overlayfs)");
+		err_free(e);
+	}
+	if (!rootless)
+		return err_set(e, EPERM, "fuse-overlayfs is for rootless containers only");
+	/* The monitor starts the daemon outside our pid namespace. */
+	if (send_msg(sync, &m, -1) < 0 || recv_msg(sync, &m, &fd) <= 0)
+		return err_set(e, EIO, "lost the monitor while starting fuse-overlayfs");
+	if (m.type != MSG_FUSE || m.code)
+		return err_set(e, m.code ? m.code : EIO, "fuse-overlayfs did not start");
+	return sandbox_fuse_wait(spec, sync, e);
+}
+
+/*
  * The recipe, in the order the design gives. Ordering rules:
  *  - host fds are opened before setresuid(0): only then is the child's host
  *    uid still the caller's (root's 0700 state dir stays reachable);
@@ -293,15 +337,8 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		err_errno(&e, errno, "make mounts private");
 		child_fail(sync, 125, e);
 	}
-	if ((rootfd = sandbox_rootfs_mount(spec, &h, &e)) < 0)
+	if ((rootfd = rootfs(spec, &h, sync, &e)) < 0)
 		child_fail(sync, 125, e);
-	/* pivot_root wants the new root attached: on moat's own staging dir,
-	 * visible only in this mount namespace. */
-	if (move_mount(rootfd, "", h.rootdir, "",
-		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		err_errno(&e, errno, "attach rootfs on \"%s\"", spec->mountpoint);
-		child_fail(sync, 125, e);
-	}
 	if (sandbox_rootfs_check(rootfd, &e) < 0 || sandbox_mount_proc(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_dev(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_sys(rootfd, spec, &h, &e) < 0 ||
@@ -420,7 +457,7 @@ static bool pump(int from, int to)
 }
 
 static int monitor(pid_t pid, int sync, int sfd, const struct sandbox_spec *spec,
-		   struct sandbox_result *res, struct err **err)
+		   struct sandbox_result *res, const int nsfd[2], pid_t *fuse, struct err **err)
 {
 	struct relay rl = {.master = -1};
 	bool sync_open = true;
@@ -468,6 +505,25 @@ static int monitor(pid_t pid, int sync, int sfd, const struct sandbox_spec *spec
 				if (si.ssi_signo == SIGCHLD) {
 					if (waitpid(pid, &status, WNOHANG) == pid)
 						exited = true;
+					if (*fuse > 0 && waitpid(*fuse, NULL, WNOHANG) == *fuse) {
+						struct msg dead = {.type = MSG_FUSE, .code = EIO};
+						char why[512];
+
+						*fuse = 0;
+						if (sync_open && ret == 0) {
+							sandbox_fuse_last_words(spec, why,
+										sizeof(why));
+							ret = err_set(
+							    err, EIO,
+							    "fuse-overlayfs exited before it "
+							    "mounted the rootfs: %s (is /dev/fuse "
+							    "usable by this user?)",
+							    why);
+							(*err)->exit = 125;
+						}
+						if (!exited)
+							send_msg(sync, &dead, -1);
+					}
 				} else if (si.ssi_signo == SIGWINCH) {
 					if (rl.master >= 0)
 						winsize_copy(0, rl.master);
@@ -483,13 +539,25 @@ static int monitor(pid_t pid, int sync, int sfd, const struct sandbox_spec *spec
 			if (got <= 0) {
 				/* EOF: execve succeeded (the socket is CLOEXEC). */
 				sync_open = false;
+			} else if (m.type == MSG_FUSE) {
+				struct msg reply = {.type = MSG_FUSE};
+				*fuse = sandbox_fuse_start(nsfd, spec, err);
+				if (*fuse < 0) {
+					ret = err_ret(*err);
+					(*err)->exit = 125;
+					reply.code = -ret;
+					*fuse = 0;
+				}
+				send_msg(sync, &reply, -1);
 			} else if (m.type == MSG_PTY && fd >= 0) {
 				rl.master = fd;
 				relay_start(&rl, spec);
 			} else if (m.type == MSG_ERROR) {
 				m.text[sizeof(m.text) - 1] = 0;
-				ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
-				(*err)->exit = m.exit;
+				if (ret == 0) { /* keep the monitor's own, more precise one */
+					ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
+					(*err)->exit = m.exit;
+				}
 				sync_open = false;
 				if (fd >= 0)
 					close(fd);
@@ -540,12 +608,25 @@ static int monitor(pid_t pid, int sync, int sfd, const struct sandbox_spec *spec
 	return 0;
 }
 
+/* The namespaces a fuse-overlayfs helper may have to join, opened while the
+ * child is still dumpable (its /proc entries are ours to open). */
+static void open_ns(pid_t pid, int nsfd[2])
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+	nsfd[0] = open(p, O_RDONLY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	nsfd[1] = open(p, O_RDONLY | O_CLOEXEC);
+}
+
 int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, struct err **err)
 {
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1;
 	int sv[2], flags, ret;
-	pid_t pid;
+	pid_t pid, fuse = 0;
+	int nsfd[2] = {-1, -1};
 	struct msg m = {.type = MSG_MAPS};
 	static const int forwarded[] = {SIGINT,	 SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
 					SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT};
@@ -582,6 +663,8 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, str
 		child_main(spec, sv[1], &old);
 	}
 	close(sv[1]);
+	if (spec->fuse_overlayfs && spec->overlay != SANDBOX_OVERLAY_KERNEL)
+		open_ns(pid, nsfd);
 	ret = userns_write_maps(pid, spec->userns, spec->uidmap, spec->n_uidmap, spec->gidmap,
 				spec->n_gidmap, err);
 	/* Non-dumpable from here on (the child turns itself the same way on
@@ -599,8 +682,11 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, str
 		close(sv[0]);
 		goto out;
 	}
-	ret = monitor(pid, sv[0], sfd, spec, res, err);
+	ret = monitor(pid, sv[0], sfd, spec, res, nsfd, &fuse, err);
+	closep(&nsfd[0]);
+	closep(&nsfd[1]);
 	close(sv[0]);
+	sandbox_fuse_stop(fuse);
 out:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;

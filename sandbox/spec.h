@@ -39,6 +39,12 @@ struct sandbox_bpf {
 	unsigned short len;
 };
 
+enum sandbox_overlay {
+	SANDBOX_OVERLAY_AUTO,	/* the kernel's; fuse-overlayfs if it refuses */
+	SANDBOX_OVERLAY_KERNEL, /* the kernel's only */
+	SANDBOX_OVERLAY_FUSE,	/* fuse-overlayfs (MOAT_OVERLAY=fuse; tests) */
+};
+
 struct sandbox_mount {
 	char *target; /* absolute, inside the container */
 	int srcfd;    /* O_PATH fd of the host source, opened before clone */
@@ -62,6 +68,10 @@ struct sandbox_spec {
 	char *mountpoint; /* empty dir of moat's runtime state the rootfs is
 			   * attached on, inside the container's mount ns */
 	bool readonly_root;
+	enum sandbox_overlay overlay;
+	char *fuse_overlayfs; /* the helper's absolute path, or NULL */
+	char *fuse_root;      /* empty dir of moat's runtime state for its root */
+	char *fuse_log;	      /* where its stdout and stderr go */
 
 	/* generated files bind-mounted into /etc (host paths, moat's state) */
 	char *hosts_file;

@@ -58,6 +58,7 @@ moat_as_user() {
 			HOME="$(user_home "$user")" USER="$user" LOGNAME="$user" \
 			${TERM:+TERM="$TERM"} \
 			${MOAT_NO_OPENAT2:+MOAT_NO_OPENAT2="$MOAT_NO_OPENAT2"} \
+			${MOAT_OVERLAY:+MOAT_OVERLAY="$MOAT_OVERLAY"} \
 			XDG_RUNTIME_DIR="$state/xdg" \
 			MOAT_ROOT="$state/root" MOAT_RUNROOT="$state/run" \
 			"$MOAT" "$@"
