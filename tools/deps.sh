@@ -5,7 +5,7 @@
 set -eu
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libarchive-dev libjansson-dev
 libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
-bats-assert bats-support python3 util-linux iproute2 strace"
+bats-assert bats-support python3 util-linux iproute2 strace fuse-overlayfs"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
