@@ -12,6 +12,8 @@
  */
 #include "sandbox/caps.h"
 
+#include "policy/caps.h"
+
 #include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
@@ -21,50 +23,6 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <unistd.h>
-
-static const char *const names[] = {
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-};
 
 uint64_t sandbox_caps_default(void)
 {
@@ -80,19 +38,12 @@ uint64_t sandbox_caps_default(void)
 
 int sandbox_cap_from_name(const char *name)
 {
-	if (!strncasecmp(name, "CAP_", 4))
-		name += 4;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcasecmp(name, names[i]))
-			return (int)i;
-	return -1;
+	return policy_cap_from_name(name);
 }
 
 const char *sandbox_cap_name(int cap)
 {
-	if (cap < 0 || (size_t)cap >= sizeof(names) / sizeof(names[0]))
-		return "?";
-	return names[cap];
+	return policy_cap_name(cap);
 }
 
 int sandbox_caps_apply(const struct sandbox_spec *spec, struct err **err)
