@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 status=0
 summary=""
-total_pass=0 total_fail=0
+total_pass=0 total_fail=0 total_skip=0
 run() {
 	name=$1
 	shift
@@ -20,13 +20,15 @@ run() {
 	line=$(grep -E '^[a-z/ -]*: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 20)
 	p=$(printf '%s\n' "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p' | awk '{s+=$1} END {print s+0}')
 	f=$(printf '%s\n' "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	k=$(printf '%s\n' "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p' | awk '{s+=$1} END {print s+0}')
 	if [ "$rc" -ne 0 ]; then
 		status=1
 		[ "$f" -eq 0 ] && f=1
 		summary="$summary\n$name: FAILED ($p passed, $f failed)"
 	else
-		summary="$summary\n$name: ok ($p passed, $f failed)"
+		summary="$summary\n$name: ok ($p passed, $f failed, $k skipped)"
 	fi
+	total_skip=$((total_skip + k))
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 }
@@ -38,5 +40,6 @@ run escape make escape
 run format make format-check
 run fuzz make fuzz
 printf "\n=== summary%b\n" "$summary"
-echo "check: $total_pass passed, $total_fail failed"
+# Skipped tests are not counted as passed; run-bats.sh lists each reason.
+echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $status
