@@ -256,6 +256,22 @@ load ../lib/helpers
 	assert_line "ctty: yes"
 }
 
+@test "run: -t: the caller's window size reaches the container's pty" {
+	run script -qec "stty rows 33 cols 111; $(moat_cmdline run --rm -t "$IMG" stty size)" /dev/null
+	assert_success
+	strip_cr
+	assert_line "33 111"
+}
+
+@test "run: -it: the caller's terminal settings are restored on exit" {
+	run script -qec "stty -g >\"$MOAT_T/scratch/before\"; $(moat_cmdline run --rm -it "$IMG" true); stty -g >\"$MOAT_T/scratch/after\"" /dev/null </dev/null
+	assert_success
+	[[ -s $MOAT_T/scratch/before ]] || fail "no terminal settings recorded"
+	# moat puts the terminal in raw mode for -it on a tty (stdin here is
+	# script's pty), so a missing restore shows up as a difference.
+	diff "$MOAT_T/scratch/before" "$MOAT_T/scratch/after" || fail "terminal settings changed"
+}
+
 @test "run: -t exit status still passes through" {
 	run script -qec "$(moat_cmdline run --rm -t "$IMG" sh -c 'exit 7')" /dev/null
 	assert_failure 7
