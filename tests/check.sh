@@ -33,6 +33,7 @@ run() {
 	total_fail=$((total_fail + f))
 }
 run build make -j2 all probe
+run build-clang make -j2 CC=clang B=build-clang build-clang/moat
 run unit make -j2 unit
 run unit-asan make -j2 unit-asan
 run integration make integration
