@@ -101,23 +101,49 @@ static int make_resolv(const char *path, bool host_net, struct err **err)
 	return write_text(path, out, err);
 }
 
-static int take_lock(const char *rdir, bool rm, struct err **err)
+/*
+ * Creates RUNROOT/containers/<id> already holding its locked "lock" file:
+ * built under a temporary name and renamed into place, so a concurrent
+ * reconcile never sees the directory without its lock (and takes it for
+ * the remains of a dead monitor).
+ */
+static int take_lock(const char *runroot, const char *id, const char *rdir, bool rm,
+		     struct err **err)
 {
-	_cleanup_close_ int dfd = open(rdir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+	char dir[3072], tmp[3200];
+	_cleanup_close_ int dfd = -1, fd = -1, m = -1;
+	int r;
 
-	if (dfd < 0)
-		return err_errno(err, errno, "open \"%s\"", rdir);
+	snprintf(dir, sizeof(dir), "%s/containers", runroot);
+	snprintf(tmp, sizeof(tmp), "%s/.new-%s", dir, id);
+	if (fs_mkdir_p(dir, 0700, err) < 0)
+		return err_ret(*err);
+	if (mkdir(tmp, 0700) < 0)
+		return err_errno(err, errno, "create \"%s\"", tmp);
+	dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = err_errno(err, errno, "open \"%s\"", tmp);
+		goto undo;
+	}
 	fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return err_errno(err, errno, "lock \"%s/lock\"", rdir);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = err_errno(err, errno, "lock \"%s/lock\"", tmp);
+		goto undo;
+	}
 	/* Runtime state: no fsync (a reboot clears RUNROOT anyway). */
-	{
-		_cleanup_close_ int m = openat(
-		    dfd, "mode", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (m < 0 || fs_write_all(m, rm ? "rm\n" : "keep\n", rm ? 3 : 5) < 0)
-			return err_errno(err, errno, "write \"%s/mode\"", rdir);
+	m = openat(dfd, "mode", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (m < 0 || fs_write_all(m, rm ? "rm\n" : "keep\n", rm ? 3 : 5) < 0) {
+		r = err_errno(err, errno, "write \"%s/mode\"", tmp);
+		goto undo;
+	}
+	if (rename(tmp, rdir) < 0) {
+		r = err_errno(err, errno, "rename \"%s\"", tmp);
+		goto undo;
 	}
 	return steal_fd(fd);
+undo:
+	fs_rm_rf_at(AT_FDCWD, tmp, NULL);
+	return r;
 }
 
 static int make_state(const struct engine_run_opts *o, const char *id, const char *hostname,
@@ -136,9 +162,13 @@ static int make_state(const struct engine_run_opts *o, const char *id, const cha
 	snprintf(p->hosts, sizeof(p->hosts), "%s/hosts", p->rdir);
 	snprintf(p->hostname, sizeof(p->hostname), "%s/hostname", p->rdir);
 	snprintf(p->resolv, sizeof(p->resolv), "%s/resolv.conf", p->rdir);
-	if (fs_mkdir_p(p->dir, 0700, err) < 0 || fs_mkdir_p(p->rdir, 0700, err) < 0)
+	/* Runtime dir (with its lock) first: from then on a crash is
+	 * something the next run's reconcile can see and clean. */
+	if ((*lockfd = take_lock(o->runroot, id, p->rdir, o->rm, err)) < 0) {
+		p->rdir[0] = 0; /* not ours to remove */
 		return err_ret(*err);
-	if ((*lockfd = take_lock(p->rdir, o->rm, err)) < 0)
+	}
+	if (fs_mkdir_p(p->dir, 0700, err) < 0)
 		return err_ret(*err);
 	if (mkdir(p->upper, 0755) < 0 || mkdir(p->work, 0700) < 0 || mkdir(p->mnt, 0700) < 0 ||
 	    mkdir(p->fuse_root, 0700) < 0)
@@ -222,7 +252,10 @@ static void reconcile(const struct engine_run_opts *o, const struct engine_ident
 		_cleanup_close_ int dfd = -1, lock = -1;
 		_cleanup_free_ char *mode = NULL;
 
-		if (!digest_hex_valid(de->d_name))
+		const char *name = de->d_name;
+		bool creating = !strncmp(name, ".new-", 5);
+
+		if (!digest_hex_valid(creating ? name + 5 : name))
 			continue;
 		dfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
@@ -230,10 +263,13 @@ static void reconcile(const struct engine_run_opts *o, const struct engine_ident
 		lock = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
 			continue; /* alive */
+		if (lock < 0 && creating)
+			continue; /* being created this very moment */
 		fs_read_at(dfd, "mode", 16, &mode, NULL, NULL);
 		snprintf(p.rdir, sizeof(p.rdir), "%s/%s", dir, de->d_name);
 		if (mode && !strcmp(mode, "rm\n")) {
-			snprintf(p.dir, sizeof(p.dir), "%s/containers/%s", o->root, de->d_name);
+			snprintf(p.dir, sizeof(p.dir), "%s/containers/%s", o->root,
+				 creating ? name + 5 : name);
 			snprintf(p.upper, sizeof(p.upper), "%s/upper", p.dir);
 		}
 		remove_state(&p, ident);
