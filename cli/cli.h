@@ -15,7 +15,8 @@
 struct cli_ctx {
 	char *root;    /* --root / MOAT_ROOT, or the default for the identity */
 	char *runroot; /* --runroot / MOAT_RUNROOT, likewise */
-	bool rootless; /* geteuid() != 0 */
+	char *audit_log; /* --audit-log / MOAT_AUDIT_LOG, or the default for the identity */
+	bool rootless;   /* geteuid() != 0 */
 	uid_t uid;
 	gid_t gid;
 };
@@ -29,5 +30,6 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_images(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -6,7 +6,7 @@ secs=${FUZZ_SECONDS:-20}
 out=build-fuzz
 mkdir -p "$out"
 PKGS="libseccomp libcap-ng libarchive jansson"
-SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c engine/*.c 2>/dev/null)
+SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c audit/*.c engine/*.c 2>/dev/null)
 pass=0 fail=0
 make -s build/gen/default_profile.c >/dev/null
 for h in fuzz/*_fuzz.c; do
