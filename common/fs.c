@@ -363,18 +363,15 @@ int fs_read_at(int dirfd, const char *name, size_t cap, char **out, size_t *len,
 	return 0;
 }
 
-static int rm_contents(int dfd, struct err **err, int depth)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd;
+static int rm_tree(int dirfd, const char *name, int depth, struct err **err);
 
-	if (depth > 4096)
-		return err_set(err, ELOOP, "directory tree too deep");
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return err_errno(err, errno, "dup");
-	d = fdopendir(fd);
+/* Empties directory FD (consumed). Entries' types come from readdir, so
+ * files cost one unlinkat each and no stat. */
+static int rm_contents(int fd, int depth, struct err **err)
+{
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	struct dirent *de;
+
 	if (!d) {
 		close(fd);
 		return err_errno(err, errno, "opendir");
@@ -382,24 +379,30 @@ static int rm_contents(int dfd, struct err **err, int depth)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fs_rm_rf_at(dfd, de->d_name, err) < 0)
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
+				continue;
+			if (errno != EISDIR)
+				return err_errno(err, errno, "remove \"%s\"", de->d_name);
+		}
+		if (rm_tree(dirfd(d), de->d_name, depth + 1, err) < 0)
 			return err_ret(*err);
 	}
 	return 0;
 }
 
-int fs_rm_rf_at(int dirfd, const char *name, struct err **err)
+static int rm_tree(int dirfd, const char *name, int depth, struct err **err)
 {
-	_cleanup_close_ int fd = -1;
 	struct stat st;
+	int fd;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : err_errno(err, errno, "remove \"%s\"", name);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return err_errno(err, errno, "remove \"%s\"", name);
+	if (depth > 4096)
+		return err_set(err, ELOOP, "remove \"%s\": directory tree too deep", name);
+	/* Most entries are not directories: try that first. */
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
-	}
+	if (errno != EISDIR && errno != EPERM)
+		return err_errno(err, errno, "remove \"%s\"", name);
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES) {
 		/* Overlay leaves its work dir mode 000; we own it. */
@@ -407,12 +410,17 @@ int fs_rm_rf_at(int dirfd, const char *name, struct err **err)
 			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return err_errno(err, errno, "remove \"%s\"", name);
-	if ((st.st_mode & 0700) != 0700)
+		return errno == ENOENT ? 0 : err_errno(err, errno, "remove \"%s\"", name);
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
 		fchmod(fd, st.st_mode | 0700);
-	if (rm_contents(fd, err, 0) < 0)
+	if (rm_contents(fd, depth, err) < 0)
 		return err_prefix(err, "remove \"%s\"", name);
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return err_errno(err, errno, "remove \"%s\"", name);
 	return 0;
+}
+
+int fs_rm_rf_at(int dirfd, const char *name, struct err **err)
+{
+	return rm_tree(dirfd, name, 0, err);
 }
