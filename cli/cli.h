@@ -13,13 +13,19 @@
 #include "common/err.h"
 
 struct cli_ctx {
-	char *root;    /* --root / MOAT_ROOT, or the default for the identity */
-	char *runroot; /* --runroot / MOAT_RUNROOT, likewise */
-	char *audit_log; /* --audit-log / MOAT_AUDIT_LOG, or the default for the identity */
-	bool rootless;   /* geteuid() != 0 */
+	char *root;	      /* --root / MOAT_ROOT, or the default for the identity */
+	char *runroot;	      /* --runroot / MOAT_RUNROOT, likewise */
+	char *audit_log;      /* --audit-log / MOAT_AUDIT_LOG, or the default for the identity */
+	char *audit_key;      /* --audit-key / MOAT_AUDIT_KEY: keyed (HMAC) records */
+	bool audit_fail_open; /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
+	bool rootless;	      /* geteuid() != 0 */
 	uid_t uid;
 	gid_t gid;
 };
+
+/* The audit configuration of this invocation, for engine_audit_open. */
+struct engine_audit_conf;
+void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out);
 
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);

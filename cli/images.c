@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/events.h"
 #include "common/cleanup.h"
 #include "engine/engine.h"
 #include "image/image.h"
@@ -46,6 +47,42 @@ static int open_store(struct cli_ctx *ctx, struct image_store **s, struct err **
 	return engine_store_open(ctx->root, ctx->rootless, ctx->uid, ctx->gid, NULL, s, err);
 }
 
+/*
+ * Audit: the log is opened before the store is touched (fail-closed: no
+ * log, no change), and the outcome - what changed, or why nothing did - is
+ * recorded after.
+ */
+static int audit_begin(const struct cli_ctx *ctx, struct audit_log **l, struct err **err)
+{
+	struct engine_audit_conf c;
+
+	cli_audit_conf(ctx, &c);
+	return engine_audit_open(&c, l, err);
+}
+
+static int audit_outcome(struct audit_log *l, const char *event, const char *key, char **vals,
+			 const char *key2, char **vals2, const struct err *failure)
+{
+	struct audit_event *e = audit_event_new(event);
+	struct err *ae = NULL;
+	int r;
+
+	if (e && key)
+		audit_event_strv(e, key, vals ? vals : (char *[]){NULL});
+	if (e && key2)
+		audit_event_strv(e, key2, vals2 ? vals2 : (char *[]){NULL});
+	if (e && failure)
+		audit_event_str(e, "error", failure->msg);
+	r = engine_audit(l, e, &ae);
+	audit_close(l);
+	if (r < 0) {
+		fprintf(stderr, "moat: %s\n", ae->msg);
+		err_free(&ae);
+		return 125;
+	}
+	return 0;
+}
+
 int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -54,6 +91,7 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_store_ struct image_store *s = NULL;
+	struct audit_log *alog = NULL;
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_close_ int fd = -1;
 	struct err *err = NULL;
@@ -95,15 +133,19 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_fail(&err);
 		}
 	}
-	if (open_store(ctx, &s, &err) < 0 || image_store_load(s, fd, &names, &err) < 0)
+	if (audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
+	if (open_store(ctx, &s, &err) < 0 || image_store_load(s, fd, &names, &err) < 0) {
+		audit_outcome(alog, "image.load", "names", NULL, NULL, NULL, err);
+		return cli_fail(&err);
+	}
 	for (char **n = names; n && *n; n++) {
 		if (!strncmp(*n, "sha256:", 7))
 			printf("Loaded image ID: %s\n", *n);
 		else
 			printf("Loaded image: %s\n", *n);
 	}
-	return 0;
+	return audit_outcome(alog, "image.load", "names", names, NULL, NULL, NULL);
 }
 
 /* Docker's units.HumanDuration, with " ago". */
@@ -296,6 +338,7 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_store_ struct image_store *s = NULL;
+	struct audit_log *alog = NULL;
 	struct err *err = NULL;
 	bool force = false;
 	int c, ret = 0;
@@ -317,12 +360,27 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&err, EINVAL, "\"rmi\" requires at least 1 argument");
 		return cli_fail(&err);
 	}
-	if (open_store(ctx, &s, &err) < 0)
+	if (audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
+	if (open_store(ctx, &s, &err) < 0) {
+		audit_outcome(alog, "image.remove", NULL, NULL, NULL, NULL, err);
+		return cli_fail(&err);
+	}
 	for (int i = optind; i < argc; i++) {
 		_cleanup_strv_ char **untagged = NULL, **deleted = NULL;
+		struct audit_log *one = NULL;
+		struct err *ae = NULL;
 
+		/* One record per image named, each on its own handle. */
+		if (i > optind && audit_begin(ctx, &one, &ae) < 0) {
+			ret = cli_fail(&ae);
+			break;
+		}
+		if (i == optind)
+			one = steal_ptr(alog);
 		if (image_store_remove_report(s, argv[i], force, &untagged, &deleted, &err) < 0) {
+			audit_outcome(one, "image.remove", "untagged", (char *[]){argv[i], NULL},
+				      NULL, NULL, err);
 			/* Docker goes on with the other images. */
 			ret = cli_fail(&err);
 			continue;
@@ -331,6 +389,9 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 			printf("Untagged: %s\n", *u);
 		for (char **d = deleted; d && *d; d++)
 			printf("Deleted: %s\n", *d);
+		if (audit_outcome(one, "image.remove", "untagged", untagged, "deleted", deleted,
+				  NULL))
+			ret = 125;
 	}
 	return ret;
 }
@@ -344,6 +405,7 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_store_ struct image_store *s = NULL;
+	struct audit_log *alog = NULL;
 	_cleanup_free_ char **adds = NULL;
 	_cleanup_free_ char *id = NULL;
 	struct err *err = NULL;
@@ -377,9 +439,15 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&err, EINVAL, "\"demo-image\" accepts no arguments");
 		return cli_fail(&err);
 	}
-	if (open_store(ctx, &s, &err) < 0 || image_demo_create(s, tag, busybox, adds, &err) < 0 ||
-	    image_store_lookup(s, tag, &id, &err) < 0)
+	if (audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
+	if (open_store(ctx, &s, &err) < 0 || image_demo_create(s, tag, busybox, adds, &err) < 0 ||
+	    image_store_lookup(s, tag, &id, &err) < 0) {
+		audit_outcome(alog, "image.build", "names", (char *[]){(char *)tag, NULL}, NULL,
+			      NULL, err);
+		return cli_fail(&err);
+	}
 	printf("%s\n", id);
-	return 0;
+	return audit_outcome(alog, "image.build", "names", (char *[]){(char *)tag, NULL}, "ids",
+			     (char *[]){id, NULL}, NULL);
 }

@@ -13,8 +13,17 @@
 
 #include "cli/cli.h"
 #include "common/fs.h"
+#include "engine/events.h"
 
 #define MOAT_VERSION "0.1.0"
+
+void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
+{
+	out->root = ctx->root;
+	out->log = ctx->audit_log;
+	out->hmac_key = ctx->audit_key;
+	out->fail_open = ctx->audit_fail_open;
+}
 
 int cli_fail(struct err **err)
 {
@@ -42,6 +51,7 @@ static const struct verb {
     {"rmi", cmd_rmi, "Remove images"},
     {"demo-image", cmd_demo_image, "Build the demo image from the host's busybox-static"},
     {"info", cmd_info, "Show state locations, identity and kernel features"},
+    {"audit", cmd_audit, "Verify or show the tamper-evident audit log"},
 };
 
 static void usage(FILE *f)
@@ -53,6 +63,10 @@ static void usage(FILE *f)
 	fprintf(f, "\nGlobal options:\n"
 		   "  --root DIR     persistent state (env MOAT_ROOT)\n"
 		   "  --runroot DIR  runtime state (env MOAT_RUNROOT)\n"
+		   "  --audit-log FILE  the audit log (env MOAT_AUDIT_LOG)\n"
+		   "  --audit-key FILE  HMAC key: keyed audit records (env MOAT_AUDIT_KEY)\n"
+		   "  --audit-fail-open run even when the audit log cannot be written\n"
+		   "                    (env MOAT_AUDIT_FAIL_OPEN=1; recorded as a gap)\n"
 		   "  --version      print the version\n");
 }
 
@@ -99,10 +113,28 @@ static int default_paths(struct cli_ctx *ctx, struct err **err)
 					       ctx->runroot, (unsigned)ctx->uid);
 		}
 	}
-	if (!ctx->root || !ctx->runroot)
+	if (!ctx->audit_log) {
+		/* root: /var/log/moat/audit.log; a user: $XDG_STATE_HOME/moat or
+		 * ~/.local/state/moat. */
+		if (!ctx->rootless) {
+			ctx->audit_log = strdup("/var/log/moat/audit.log");
+		} else if ((x = getenv("XDG_STATE_HOME")) && *x == '/') {
+			if (asprintf(&ctx->audit_log, "%s/moat/audit.log", x) < 0)
+				ctx->audit_log = NULL;
+		} else if (home && *home == '/') {
+			if (asprintf(&ctx->audit_log, "%s/.local/state/moat/audit.log", home) < 0)
+				ctx->audit_log = NULL;
+		} else {
+			return err_set(
+			    err, EINVAL,
+			    "cannot choose an audit log: set HOME, XDG_STATE_HOME or --audit-log");
+		}
+	}
+	if (!ctx->root || !ctx->runroot || !ctx->audit_log)
 		return err_errno(err, ENOMEM, "state paths");
-	if (ctx->root[0] != '/' || ctx->runroot[0] != '/')
-		return err_set(err, EINVAL, "--root and --runroot must be absolute paths");
+	if (ctx->root[0] != '/' || ctx->runroot[0] != '/' || ctx->audit_log[0] != '/')
+		return err_set(err, EINVAL,
+			       "--root, --runroot and --audit-log must be absolute paths");
 	if (fs_mkdir_p(ctx->root, 0700, err) < 0 || fs_mkdir_p(ctx->runroot, 0700, err) < 0)
 		return err_ret(*err);
 	return 0;
@@ -122,6 +154,11 @@ int main(int argc, char **argv)
 		ctx.root = strdup(e);
 	if ((e = getenv("MOAT_RUNROOT")) && *e)
 		ctx.runroot = strdup(e);
+	if ((e = getenv("MOAT_AUDIT_LOG")) && *e)
+		ctx.audit_log = strdup(e);
+	if ((e = getenv("MOAT_AUDIT_KEY")) && *e)
+		ctx.audit_key = strdup(e);
+	ctx.audit_fail_open = (e = getenv("MOAT_AUDIT_FAIL_OPEN")) && !strcmp(e, "1");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		char **slot = NULL;
@@ -135,10 +172,18 @@ int main(int argc, char **argv)
 			printf("moat version %s\n", MOAT_VERSION);
 			return 0;
 		}
+		if (!strcmp(a, "--audit-fail-open")) {
+			ctx.audit_fail_open = true;
+			continue;
+		}
 		if (!strncmp(a, "--root", 6) && (a[6] == '=' || !a[6]))
 			slot = &ctx.root;
 		else if (!strncmp(a, "--runroot", 9) && (a[9] == '=' || !a[9]))
 			slot = &ctx.runroot;
+		else if (!strncmp(a, "--audit-log", 11) && (a[11] == '=' || !a[11]))
+			slot = &ctx.audit_log;
+		else if (!strncmp(a, "--audit-key", 11) && (a[11] == '=' || !a[11]))
+			slot = &ctx.audit_key;
 		if (!slot) {
 			err_set(&err, EINVAL, "unknown flag: %s", a);
 			return cli_fail(&err);
@@ -167,6 +212,8 @@ int main(int argc, char **argv)
 		r = verbs[v].fn(&ctx, argc - i, argv + i);
 		free(ctx.root);
 		free(ctx.runroot);
+		free(ctx.audit_log);
+		free(ctx.audit_key);
 		return r;
 	}
 	err_set(&err, EINVAL, "unknown command \"%s\" (see moat --help)", argv[i]);

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "engine/events.h"
 #include "engine/run.h"
 
 enum {
@@ -103,6 +104,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.uid = ctx->uid;
 	o.gid = ctx->gid;
 	o.net = SANDBOX_NET_NONE;
+	cli_audit_conf(ctx, &o.audit);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+ite:w:u:h:", longopts, NULL)) != -1) {

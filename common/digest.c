@@ -5,7 +5,8 @@
  * loads its provider tables on the first digest, which cost `moat run`
  * more than the whole hash of its inputs. Streams (layers) hash at a few
  * hundred MB/s, well above what extraction needs. Tested against the FIPS
- * vectors in tests/unit/test_common.c.
+ * vectors in tests/unit/test_common.c; HMAC against RFC 4231 in
+ * tests/unit/test_audit.c.
  */
 #include "common/digest.h"
 
@@ -101,10 +102,10 @@ static void hex(const unsigned char *md, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static void final(struct digest_ctx *c, char out[SHA256_HEX_LEN + 1])
+static void final_raw(struct digest_ctx *c, unsigned char md[32])
 {
 	uint64_t bits = c->bytes * 8;
-	unsigned char pad[72] = {0x80}, md[32];
+	unsigned char pad[72] = {0x80};
 	size_t padlen = (c->used < 56 ? 56 : 120) - c->used;
 
 	for (int i = 0; i < 8; i++)
@@ -116,6 +117,13 @@ static void final(struct digest_ctx *c, char out[SHA256_HEX_LEN + 1])
 		md[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
 		md[4 * i + 3] = (unsigned char)c->h[i];
 	}
+}
+
+static void final(struct digest_ctx *c, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[32];
+
+	final_raw(c, md);
 	hex(md, 32, out);
 }
 
@@ -126,6 +134,49 @@ void digest_sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]
 	init(&c);
 	update(&c, buf, len);
 	final(&c, out);
+}
+
+void digest_sha256_raw(const void *buf, size_t len, unsigned char out[SHA256_LEN])
+{
+	struct digest_ctx c;
+
+	init(&c);
+	update(&c, buf, len);
+	final_raw(&c, out);
+}
+
+/*
+ * HMAC-SHA256 (RFC 2104): H((K ^ opad) || H((K ^ ipad) || msg)), a key
+ * longer than the 64-byte block replaced by its digest. The pads and the
+ * inner digest are wiped: they are key material.
+ */
+void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len,
+			    char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char k[64] = {0}, pad[64], inner[SHA256_LEN], md[SHA256_LEN];
+	struct digest_ctx c;
+
+	if (keylen > sizeof(k))
+		digest_sha256_raw(key, keylen, k);
+	else if (keylen)
+		memcpy(k, key, keylen);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	init(&c);
+	update(&c, pad, sizeof(pad));
+	update(&c, msg, len);
+	final_raw(&c, inner);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	init(&c);
+	update(&c, pad, sizeof(pad));
+	update(&c, inner, sizeof(inner));
+	final_raw(&c, md);
+	hex(md, sizeof(md), out);
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
+	explicit_bzero(&c, sizeof(c));
 }
 
 struct digest_ctx *digest_ctx_new(void)

@@ -1,5 +1,5 @@
 /*
- * common/digest.h - sha256 digests and random ids.
+ * common/digest.h - sha256 digests, HMAC-SHA256 and random ids.
  */
 #ifndef MOAT_DIGEST_H
 #define MOAT_DIGEST_H
@@ -10,9 +10,16 @@
 #include "common/err.h"
 
 #define SHA256_HEX_LEN 64
+#define SHA256_LEN 32
 
 /* Writes 64 lowercase hex chars and a NUL to OUT. */
 void digest_sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]);
+/* The 32-byte digest itself. */
+void digest_sha256_raw(const void *buf, size_t len, unsigned char out[SHA256_LEN]);
+/* HMAC-SHA256 (RFC 2104) of MSG under KEY (any length), as 64 lowercase hex
+ * chars and a NUL. */
+void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len,
+			    char out[SHA256_HEX_LEN + 1]);
 /* Incremental hashing for streams. */
 struct digest_ctx;
 struct digest_ctx *digest_ctx_new(void);

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,12 @@
 #include "common/digest.h"
 #include "common/fs.h"
 #include "common/userns.h"
+#include "engine/events.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "sandbox/caps.h"
+#include "sandbox/landlock.h"
+#include "sandbox/lsm.h"
 #include "sandbox/seccomp.h"
 
 extern char **environ;
@@ -239,6 +243,14 @@ static void remove_state(const struct paths *p, const struct engine_identity *id
  * runtime state always, persistent state of --rm containers. A container
  * whose monitor still holds its lock is left alone.
  */
+/* A .new-<id> dir older than a minute was left by a crash mid-creation. */
+static bool stale(int dfd)
+{
+	struct stat st;
+
+	return fstat(dfd, &st) == 0 && time(NULL) - st.st_mtime > 60;
+}
+
 static void reconcile(const struct engine_run_opts *o, const struct engine_identity *ident)
 {
 	char dir[3072];
@@ -263,8 +275,9 @@ static void reconcile(const struct engine_run_opts *o, const struct engine_ident
 		lock = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
 			continue; /* alive */
-		if (lock < 0 && creating)
-			continue; /* being created this very moment */
+		if (creating && !stale(dfd))
+			continue; /* being created right now (its lock may not be
+				   * taken yet): only a crashed creation is ours */
 		fs_read_at(dfd, "mode", 16, &mode, NULL, NULL);
 		snprintf(p.rdir, sizeof(p.rdir), "%s/%s", dir, de->d_name);
 		if (mode && !strcmp(mode, "rm\n")) {
@@ -359,9 +372,110 @@ static bool mapped(const struct idmap *m, size_t n, unsigned id)
 	return false;
 }
 
+static const char *const userns_names[] = {"single", "subuid", "root-range", "host"};
+
+/* The confinement actually applied, recorded before the container starts. */
+static struct audit_event *start_event(const struct engine_run_opts *o, const char *id,
+				       const struct image *img, const struct sandbox_spec *spec)
+{
+	struct audit_event *e = audit_event_new("container.start");
+	char buf[256], bpf[SHA256_HEX_LEN + 1];
+	char *caps[64] = {0};
+	size_t nc = 0;
+	struct lsm_status lsm;
+	int abi = sandbox_landlock_abi();
+
+	if (!e)
+		return NULL;
+	for (int c = 0; c < 64 && nc < 63; c++)
+		if (spec->caps & (1ULL << c))
+			caps[nc++] = (char *)sandbox_cap_name(c);
+	sandbox_lsm_detect(&lsm);
+	audit_event_str(e, "container", id);
+	audit_event_str(e, "image", o->image);
+	audit_event_str(e, "image_id", img->id);
+	audit_event_strv(e, "argv", spec->argv);
+	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)spec->uid, (unsigned)spec->gid);
+	audit_event_str(e, "user", buf);
+	audit_event_str(e, "userns", userns_names[spec->userns]);
+	if (spec->n_uidmap) {
+		snprintf(buf, sizeof(buf), "%u %u %u", spec->uidmap[0].container,
+			 spec->uidmap[0].host, spec->uidmap[0].size);
+		audit_event_str(e, "uid_map", buf);
+	}
+	audit_event_strv(e, "caps", caps);
+	audit_event_obj_begin(e, "seccomp");
+	audit_event_str(e, "profile", !o->seccomp ? "default" : o->seccomp);
+	if (spec->bpf.len) {
+		digest_sha256_hex(spec->bpf.insns, (size_t)spec->bpf.len * 8, bpf);
+		audit_event_str(e, "bpf_sha256", bpf);
+	}
+	audit_event_obj_end(e);
+	if (!spec->landlock)
+		snprintf(buf, sizeof(buf), "off");
+	else if (abi <= 0)
+		snprintf(buf, sizeof(buf), "unavailable");
+	else
+		snprintf(buf, sizeof(buf), "enforced (ABI %d)", abi);
+	audit_event_str(e, "landlock", buf);
+	audit_event_str(e, "apparmor",
+			spec->apparmor_profile ? spec->apparmor_profile
+			: lsm.apparmor	       ? "active, no profile"
+					       : "not active");
+	audit_event_str(e, "selinux", lsm.selinux ? "active" : "not active");
+	audit_event_str(e, "network", spec->net == SANDBOX_NET_HOST ? "host" : "none");
+	audit_event_bool(e, "read_only", spec->readonly_root);
+	audit_event_bool(e, "init", spec->init);
+	audit_event_bool(e, "tty", spec->tty);
+	audit_event_bool(e, "rm", o->rm);
+	return e;
+}
+
+static struct audit_event *exit_event(const char *id, const struct sandbox_result *res,
+				      const struct timespec *t0, bool removed)
+{
+	struct audit_event *e = audit_event_new("container.exit");
+	struct timespec t1;
+
+	if (!e)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	audit_event_str(e, "container", id);
+	audit_event_int(e, "exit_code", res->exit_code);
+	audit_event_int(e, "signal", res->signal);
+	/* SIGSYS is how a seccomp KILL action ends a process. */
+	audit_event_bool(e, "seccomp_kill", res->signal == SIGSYS);
+	audit_event_int(e, "duration_ns",
+			(int64_t)(t1.tv_sec - t0->tv_sec) * 1000000000 +
+			    (t1.tv_nsec - t0->tv_nsec));
+	audit_event_bool(e, "removed", removed);
+	return e;
+}
+
+/* A run that did not start ("container.refused"), or whose command could
+ * not be executed after its start record ("container.failed"): what was
+ * asked and why. */
+static void refused_event(struct audit_log *l, const char *event, const struct engine_run_opts *o,
+			  const char *id, const struct err *why)
+{
+	struct audit_event *e = audit_event_new(event);
+	struct err *ignored = NULL;
+
+	if (!e || !l) {
+		audit_event_free(e);
+		return;
+	}
+	if (id && id[0])
+		audit_event_str(e, "container", id);
+	audit_event_str(e, "image", o->image);
+	audit_event_str(e, "error", why ? why->msg : "unknown");
+	engine_audit(l, e, &ignored); /* best effort: the refusal stands either way */
+	err_free(&ignored);
+}
+
 int engine_run(const struct engine_run_opts *o, struct err **err)
 {
-	struct engine_identity ident;
+	struct engine_identity ident = {0};
 	struct image_store *store = NULL;
 	struct image *img = NULL;
 	struct run_process proc = {0};
@@ -373,13 +487,20 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
 	_cleanup_strv_ char **lowers = NULL;
 	_cleanup_close_ int lockfd = -1;
+	struct audit_log *alog = NULL;
+	struct timespec t0;
+	bool started = false;
 	int ret;
 
-	if ((ret = engine_identity_select(o->rootless, o->uid, o->gid, o->userns, &ident, err)) < 0)
+	id[0] = 0;
+	/* Fail-closed: no audit log, no container. */
+	if ((ret = engine_audit_open(&o->audit, &alog, err)) < 0)
 		return ret;
+	if ((ret = engine_identity_select(o->rootless, o->uid, o->gid, o->userns, &ident, err)) < 0)
+		goto out;
 	reconcile(o, &ident);
 	if ((ret = image_store_open(o->root, &ident.ids, &store, err)) < 0)
-		return ret;
+		goto out;
 	if ((ret = image_store_resolve(store, o->image, &img, err)) < 0)
 		goto out;
 	if ((ret = digest_random_id(id, err)) < 0)
@@ -486,10 +607,27 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	spec.masked_paths = (char **)masked_paths;
 	spec.readonly_paths = (char **)readonly_paths;
 
+	/* The start record is on disk before the container exists. */
+	if ((ret = engine_audit(alog, start_event(o, id, img, &spec), err)) < 0)
+		goto out;
+	started = true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = sandbox_run(&spec, &res, err);
-	if (ret == 0)
+	if (ret == 0) {
+		struct err *ae = NULL;
+		/* The container ran: its exit is recorded, and a failure to
+		 * record it is reported without changing the exit status. */
+		if (engine_audit(alog, exit_event(id, &res, &t0, o->rm), &ae) < 0) {
+			fprintf(stderr, "moat: %s\n", ae->msg);
+			err_free(&ae);
+		}
 		ret = res.exit_code;
+	}
 out:
+	if (ret < 0 && alog && err && *err)
+		refused_event(alog, started ? "container.failed" : "container.refused", o, id,
+			      *err);
+	audit_close(alog);
 	/* Nothing outlives a failed start; --rm removes the rest. Without
 	 * --rm the container's files stay for the lifecycle commands. */
 	if (ret < 0 || o->rm)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "engine/events.h"
 #include "engine/config.h"
 #include "sandbox/spec.h"
 
@@ -26,6 +27,7 @@ struct engine_run_opts {
 	const char *apparmor; /* NULL = host default */
 	enum sandbox_net net;
 	const char *userns;
+	struct engine_audit_conf audit;
 };
 
 /* Runs the container; returns its exit status (Docker semantics) or a

@@ -51,7 +51,12 @@ moat_as_user() {
 	local user=$1 state=$2
 	shift 2
 	if [[ $user == root ]]; then
-		env MOAT_ROOT="$state/root" MOAT_RUNROOT="$state/run" "$MOAT" "$@"
+		env MOAT_ROOT="$state/root" MOAT_RUNROOT="$state/run" \
+			MOAT_AUDIT_LOG="${MOAT_AUDIT_LOG_OVERRIDE:-$state/audit/audit.log}" \
+			${MOAT_AUDIT_FAIL_OPEN:+MOAT_AUDIT_FAIL_OPEN="$MOAT_AUDIT_FAIL_OPEN"} \
+			${MOAT_AUDIT_KEY:+MOAT_AUDIT_KEY="$MOAT_AUDIT_KEY"} \
+			${MOAT_OVERLAY:+MOAT_OVERLAY="$MOAT_OVERLAY"} \
+			${MOAT_NO_OPENAT2:+MOAT_NO_OPENAT2="$MOAT_NO_OPENAT2"} "$MOAT" "$@"
 	else
 		runuser -u "$user" -- env -i \
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
@@ -61,6 +66,9 @@ moat_as_user() {
 			${MOAT_OVERLAY:+MOAT_OVERLAY="$MOAT_OVERLAY"} \
 			XDG_RUNTIME_DIR="$state/xdg" \
 			MOAT_ROOT="$state/root" MOAT_RUNROOT="$state/run" \
+			MOAT_AUDIT_LOG="${MOAT_AUDIT_LOG_OVERRIDE:-$state/audit/audit.log}" \
+			${MOAT_AUDIT_FAIL_OPEN:+MOAT_AUDIT_FAIL_OPEN="$MOAT_AUDIT_FAIL_OPEN"} \
+			${MOAT_AUDIT_KEY:+MOAT_AUDIT_KEY="$MOAT_AUDIT_KEY"} \
 			"$MOAT" "$@"
 	fi
 }
@@ -82,13 +90,15 @@ mrun() { moat_as run --rm "$@"; }
 moat_cmdline() {
 	local -a cmd
 	if is_root_identity; then
-		cmd=(env MOAT_ROOT="$MOAT_STATE/root" MOAT_RUNROOT="$MOAT_STATE/run" "$MOAT" "$@")
+		cmd=(env MOAT_ROOT="$MOAT_STATE/root" MOAT_RUNROOT="$MOAT_STATE/run"
+			MOAT_AUDIT_LOG="${MOAT_AUDIT_LOG_OVERRIDE:-$MOAT_STATE/audit/audit.log}" "$MOAT" "$@")
 	else
 		cmd=(runuser -u "$MOAT_TEST_USER" -- env -i
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 			HOME="$(user_home "$MOAT_TEST_USER")" TERM="${TERM:-xterm}"
 			XDG_RUNTIME_DIR="$MOAT_STATE/xdg"
-			MOAT_ROOT="$MOAT_STATE/root" MOAT_RUNROOT="$MOAT_STATE/run" "$MOAT" "$@")
+			MOAT_ROOT="$MOAT_STATE/root" MOAT_RUNROOT="$MOAT_STATE/run"
+			MOAT_AUDIT_LOG="${MOAT_AUDIT_LOG_OVERRIDE:-$MOAT_STATE/audit/audit.log}" "$MOAT" "$@")
 	fi
 	printf '%q ' "${cmd[@]}"
 }

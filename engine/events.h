@@ -1,0 +1,33 @@
+/*
+ * engine/events.h - how the engine writes its security decisions to the
+ * audit log (audit/audit.h): one place that opens the log for an
+ * invocation and applies the fail-closed rule.
+ */
+#ifndef MOAT_ENGINE_EVENTS_H
+#define MOAT_ENGINE_EVENTS_H
+
+#include <stdbool.h>
+
+#include "audit/audit.h"
+#include "common/err.h"
+
+struct engine_audit_conf {
+	const char *root;     /* ROOT */
+	const char *log;      /* the log's path; NULL = no audit (tests of pure code) */
+	const char *hmac_key; /* keyed mode, or NULL */
+	bool fail_open;	      /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
+};
+
+/* The checkpoint key of LOG: "<log's dir>/.audit-checkpoint.key". */
+int engine_audit_checkpoint_key(const char *log, char **out);
+
+/* Opens the log. Fail-closed: an error here stops the invocation unless
+ * the conf says fail-open, in which case *out is NULL and a warning says
+ * why (the next record written marks the gap). */
+int engine_audit_open(const struct engine_audit_conf *c, struct audit_log **out, struct err **err);
+/* Appends E (consumed). Fail-closed unless the log was opened fail-open:
+ * then a failure is a warning on stderr and 0. L NULL (fail-open without a
+ * log) only frees E. */
+int engine_audit(struct audit_log *l, struct audit_event *e, struct err **err);
+
+#endif
