@@ -30,7 +30,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-export MOAT_ROOT="$work/root" MOAT_RUNROOT="$work/run"
+export MOAT_ROOT="$work/root" MOAT_RUNROOT="$work/run" MOAT_AUDIT_LOG="$work/audit/audit.log"
 "$MOAT" demo-image --tag demo >/dev/null
 
 # The same rootfs for the peers: the demo image's one layer, as extracted
