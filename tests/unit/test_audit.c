@@ -57,7 +57,8 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->base));
 	snprintf(f->dir, sizeof(f->dir), "%s/log", f->base);
 	snprintf(f->log, sizeof(f->log), "%s/audit.log", f->dir);
-	snprintf(f->ckey, sizeof(f->ckey), "%s/keys/audit-checkpoint.key", f->base);
+	/* where the CLI (engine_audit_checkpoint_key) looks for it */
+	snprintf(f->ckey, sizeof(f->ckey), "%s/.audit-checkpoint.key", f->dir);
 	snprintf(f->hkey, sizeof(f->hkey), "%s/hmac.key", f->base);
 	f->o.path = f->log;
 	f->o.checkpoint_key_path = f->ckey;
