@@ -40,20 +40,6 @@ static const char usage_text[] =
     "  --uid N           the invoking uid\n"
     "  --format          text (one line per record) or json (the records as stored)\n";
 
-static int bad_flag(char **argv, int c)
-{
-	struct err *err = NULL;
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		err_set(&err, EINVAL, "flag needs an argument: %s", arg);
-	else if (optopt)
-		err_set(&err, EINVAL, "unknown shorthand flag: '%c' in %s", optopt, arg);
-	else
-		err_set(&err, EINVAL, "unknown flag: %s", arg);
-	return cli_fail(&err);
-}
-
 /* The log and checkpoint key this invocation's identity uses. */
 static int log_opts(struct cli_ctx *ctx, struct audit_opts *o, char **ckey, struct err **err)
 {
@@ -91,7 +77,7 @@ static int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (log_opts(ctx, &o, &ckey, &err) < 0)
@@ -306,7 +292,7 @@ static int cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (optind < argc) {

@@ -29,6 +29,8 @@ void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out);
 
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);
+/* getopt_long's '?' or ':' for ARGV as one line; returns 125. */
+int cli_bad_flag(char **argv, int c);
 
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);

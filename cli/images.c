@@ -27,21 +27,6 @@ static void store_closep(struct image_store **s)
 }
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
-/* getopt's '?' and ':' as one line and exit 125. */
-static int bad_flag(char **argv, int c)
-{
-	struct err *err = NULL;
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		err_set(&err, EINVAL, "flag needs an argument: %s", arg);
-	else if (optopt)
-		err_set(&err, EINVAL, "unknown shorthand flag: '%c' in %s", optopt, arg);
-	else
-		err_set(&err, EINVAL, "unknown flag: %s", arg);
-	return cli_fail(&err);
-}
-
 static int open_store(struct cli_ctx *ctx, struct image_store **s, struct err **err)
 {
 	return engine_store_open(ctx->root, ctx->rootless, ctx->uid, ctx->gid, NULL, s, err);
@@ -109,7 +94,7 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 			/* No progress output exists to silence. */
 			break;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (optind < argc) {
@@ -273,7 +258,7 @@ int cmd_images(struct cli_ctx *ctx, int argc, char **argv)
 		case 'a':
 			break;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (argc - optind > 1) {
@@ -353,7 +338,7 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 		case 'P':
 			break;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (optind >= argc) {
@@ -432,7 +417,7 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv)
 			adds[n++] = optarg;
 			break;
 		default:
-			return bad_flag(argv, c);
+			return cli_bad_flag(argv, c);
 		}
 	}
 	if (optind < argc) {

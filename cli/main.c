@@ -5,6 +5,7 @@
  * Runs as: the invoking user (rootless) or root. Never setuid.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +17,6 @@
 #include "engine/events.h"
 
 #define MOAT_VERSION "0.1.0"
-
-void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
-{
-	out->root = ctx->root;
-	out->log = ctx->audit_log;
-	out->hmac_key = ctx->audit_key;
-	out->fail_open = ctx->audit_fail_open;
-}
-
-int cli_fail(struct err **err)
-{
-	int code = 125;
-
-	if (err && *err) {
-		fprintf(stderr, "moat: %s\n", (*err)->msg);
-		if ((*err)->exit)
-			code = (*err)->exit;
-		err_free(err);
-	} else {
-		fprintf(stderr, "moat: unknown error\n");
-	}
-	return code;
-}
 
 static const struct verb {
 	const char *name;

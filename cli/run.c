@@ -173,14 +173,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			printf("Usage: moat run [OPTIONS] IMAGE [COMMAND] [ARG...]\n");
 			return 0;
 		case '?':
-			if (optopt)
-				err_set(&err, EINVAL, "unknown flag: -%c", optopt);
-			else
-				err_set(&err, EINVAL, "unknown flag: %s", argv[optind - 1]);
-			return cli_fail(&err);
 		case ':':
-			err_set(&err, EINVAL, "flag needs an argument: %s", argv[optind - 1]);
-			return cli_fail(&err);
+			return cli_bad_flag(argv, c);
 		default:
 			err_set(&err, EINVAL, "unknown flag: %s", argv[optind - 1]);
 			return cli_fail(&err);

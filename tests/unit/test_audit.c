@@ -31,16 +31,6 @@
 #include "common/digest.h"
 #include "common/fs.h"
 
-/* cli/main.c is not in libmoat.a; cmd_audit needs this one function. */
-int cli_fail(struct err **err)
-{
-	int code = err && *err && (*err)->exit ? (*err)->exit : 125;
-
-	fprintf(stderr, "moat: %s\n", err && *err ? (*err)->msg : "unknown error");
-	err_free(err);
-	return code;
-}
-
 struct fx {
 	char base[64];
 	char dir[128], log[160], ckey[160], hkey[160];
