@@ -39,5 +39,7 @@ int cmd_images(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ps(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -24,6 +24,8 @@ static const struct verb {
 	const char *help;
 } verbs[] = {
     {"run", cmd_run, "Run a command in a new container"},
+    {"ps", cmd_ps, "List containers"},
+    {"rm", cmd_rm, "Remove stopped containers"},
     {"images", cmd_images, "List images"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},

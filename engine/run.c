@@ -36,6 +36,7 @@
 #include "common/fs.h"
 #include "common/userns.h"
 #include "engine/events.h"
+#include "engine/containers.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "sandbox/caps.h"
@@ -206,36 +207,9 @@ static int make_state(const struct engine_run_opts *o, const char *id, const cha
 	return 0;
 }
 
-struct rm_arg {
-	const char *path;
-};
-
-static int rm_in_userns(void *a)
-{
-	struct rm_arg *r = a;
-
-	return fs_rm_rf_at(AT_FDCWD, r->path, NULL) < 0 ? 1 : 0;
-}
-
 static void remove_state(const struct paths *p, const struct engine_identity *ident)
 {
-	struct err *e = NULL;
-
-	if (p->rdir[0])
-		fs_rm_rf_at(AT_FDCWD, p->rdir, NULL);
-	if (!p->dir[0])
-		return;
-	if (ident->userns == SANDBOX_USERNS_SUBUID) {
-		/* Files of subordinate ids can only go from inside. */
-		struct rm_arg a = {p->upper};
-		userns_run(ident->userns, ident->ids.uid, ident->ids.n_uid, ident->ids.gid,
-			   ident->ids.n_gid, rm_in_userns, &a, &e);
-		err_free(&e);
-	}
-	if (fs_rm_rf_at(AT_FDCWD, p->dir, &e) < 0) {
-		fprintf(stderr, "moat: warning: container state left behind: %s\n", e->msg);
-		err_free(&e);
-	}
+	engine_container_dirs_remove(p->rdir, p->dir, ident);
 }
 
 /*
@@ -488,6 +462,7 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	_cleanup_strv_ char **lowers = NULL;
 	_cleanup_close_ int lockfd = -1;
 	struct audit_log *alog = NULL;
+	struct container_record rec = {0};
 	struct timespec t0;
 	bool started = false;
 	int ret;
@@ -572,6 +547,18 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 	}
 	if ((ret = make_state(o, id, hostname, &ident, &p, &lockfd, err)) < 0)
 		goto out;
+	if (!o->rm) {
+		/* Kept after it exits (Docker's default): its record lets
+		 * `moat ps -a` and `moat rm` find it. */
+		rec = (struct container_record){.image = (char *)o->image,
+						.image_id = img->id,
+						.argv = proc.argv,
+						.userns = (char *)userns_names[ident.userns],
+						.created = (int64_t)time(NULL)};
+		memcpy(rec.id, id, sizeof(rec.id));
+		if ((ret = engine_container_save(o->root, &rec, err)) < 0)
+			goto out;
+	}
 
 	spec.userns = ident.userns;
 	memcpy(spec.uidmap, ident.ids.uid, sizeof(spec.uidmap));
@@ -622,6 +609,14 @@ int engine_run(const struct engine_run_opts *o, struct err **err)
 			err_free(&ae);
 		}
 		ret = res.exit_code;
+		if (!o->rm) {
+			rec.finished = (int64_t)time(NULL);
+			rec.exit_code = res.exit_code;
+			if (engine_container_save(o->root, &rec, &ae) < 0) {
+				fprintf(stderr, "moat: warning: %s\n", ae->msg);
+				err_free(&ae);
+			}
+		}
 	}
 out:
 	if (ret < 0 && alog && err && *err)
