@@ -6,11 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "engine/config.h"
+#include "engine/containers.h"
 
 static char *img_entry[] = {"/entry", "-x", NULL};
 static char *img_cmd[] = {"default", "arg", NULL};
@@ -226,6 +228,55 @@ static void test_user_errors(void **state)
 	err_free(&e);
 }
 
+static void test_container_record(void **state)
+{
+	char *argv[] = {"sh", "-c", "exit 4", NULL};
+	struct container_record r = {.image = "demo",
+				     .image_id = "sha256:00",
+				     .argv = argv,
+				     .userns = "subuid",
+				     .created = 100,
+				     .finished = 200,
+				     .exit_code = 4};
+	struct container_record d;
+	struct err *e = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	memset(r.id, 'a', 64);
+	r.id[64] = 0;
+	assert_int_equal(engine_container_record_encode(&r, &buf, &len, &e), 0);
+	assert_int_equal(engine_container_record_decode(buf, len, &d, &e), 0);
+	assert_string_equal(d.id, r.id);
+	assert_string_equal(d.image, "demo");
+	assert_string_equal(d.argv[2], "exit 4");
+	assert_null(d.argv[3]);
+	assert_string_equal(d.userns, "subuid");
+	assert_int_equal(d.created, 100);
+	assert_int_equal(d.finished, 200);
+	assert_int_equal(d.exit_code, 4);
+	engine_container_record_free(&d);
+	free(buf);
+
+	/* an id that could name a path, a bad exit code, bad types, garbage */
+	static const char *const bad[] = {
+	    "{\"argv\":[],\"created\":1,\"exit_code\":0,\"finished\":0,\"id\":\"../../etc\","
+	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
+	    "{\"argv\":[],\"created\":1,\"exit_code\":300,\"finished\":0,\"id\":"
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
+	    "{\"argv\":\"sh\",\"created\":1,\"exit_code\":0,\"finished\":0,\"id\":"
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
+	    "{\"id\":\"x\",\"id\":\"y\"}",
+	    "[1,2",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(engine_container_record_decode(bad[i], strlen(bad[i]), &d, &e) < 0);
+		err_free(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_user_names),
 	    cmocka_unit_test(test_user_numeric),
 	    cmocka_unit_test(test_user_errors),
+	    cmocka_unit_test(test_container_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
