@@ -259,6 +259,12 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err **err)
 
 	if (!copy)
 		return err_errno(err, ENOMEM, "mkdir \"%s\"", path);
+	/* Usually every parent exists already: one syscall, not one per
+	 * component (this runs several times on every `moat run`). */
+	if (mkdir(copy, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return err_errno(err, errno, "mkdir \"%s\"", copy);
 	for (p = copy + 1; *p; p++) {
 		if (*p != '/')
 			continue;

@@ -238,7 +238,7 @@ int engine_container_remove(const char *root, const char *runroot, bool rootless
 	size_t n = 0, found = SIZE_MAX, len = strlen(ref);
 	char dir[4200], rdir[4200], lock[4300];
 	_cleanup_close_ int lfd = -1;
-	const char *mode;
+	const char *mode = NULL, *rec_userns;
 	int r;
 
 	if (len == 0 || len > SHA256_HEX_LEN)
@@ -261,10 +261,12 @@ int engine_container_remove(const char *root, const char *runroot, bool rootless
 		return err_set(err, ENOENT, "no such container: %s", ref);
 	}
 	memcpy(id, v[found].rec.id, SHA256_HEX_LEN + 1);
-	mode = !strcmp(v[found].rec.userns ? v[found].rec.userns : "", "host")	   ? "host"
-	       : !strcmp(v[found].rec.userns ? v[found].rec.userns : "", "single") ? "single"
-	       : !strcmp(v[found].rec.userns ? v[found].rec.userns : "", "subuid") ? "subuid"
-										   : NULL;
+	/* The identity it ran as decides how its files are removed. */
+	rec_userns = v[found].rec.userns ? v[found].rec.userns : "";
+	if (!strcmp(rec_userns, "host") || !strcmp(rec_userns, "single") ||
+	    !strcmp(rec_userns, "subuid"))
+		mode = rec_userns;
+	r = engine_identity_select(rootless, uid, gid, mode, &ident, err);
 	engine_container_list_free(v, n);
 	snprintf(dir, sizeof(dir), "%s/containers/%s", root, id);
 	snprintf(rdir, sizeof(rdir), "%s/containers/%s", runroot, id);
@@ -276,7 +278,7 @@ int engine_container_remove(const char *root, const char *runroot, bool rootless
 			       "container %.12s is running: it ends when its command exits or its "
 			       "moat process is stopped",
 			       id);
-	if ((r = engine_identity_select(rootless, uid, gid, mode, &ident, err)) < 0)
+	if (r < 0)
 		return r;
 	engine_container_dirs_remove(rdir, dir, &ident);
 	return 0;
