@@ -27,6 +27,21 @@ struct cli_ctx {
 struct engine_audit_conf;
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out);
 
+/* Who is asking and where state lives, for the engine. */
+struct engine_ctx;
+void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out);
+/* Resolves REF (id, prefix or name) to a full id; prints the error. */
+int cli_resolve(struct cli_ctx *ctx, const char *ref, char id[65], struct err **err);
+
+/* Host pids of REC's processes: its cgroup as root, else its pid
+ * namespace (cli/top.c; `moat top` and `moat stats`). */
+struct container_record;
+int cli_container_pids(struct cli_ctx *ctx, const struct container_record *rec, pid_t **pids,
+		       size_t *n, struct err **err);
+
+/* `inspect` (cli/inspect.c); CONTAINER_ONLY for `container inspect`. */
+int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_only);
+
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);
 /* getopt_long's '?' or ':' for ARGV as one line; returns 125. */
@@ -41,5 +56,24 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_start(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_stop(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_restart(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_wait(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_attach(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_exec(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_container(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

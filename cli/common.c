@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "engine/events.h"
+#include "engine/lifecycle.h"
 
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
 {
@@ -17,6 +18,16 @@ void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
 	out->log = ctx->audit_log;
 	out->hmac_key = ctx->audit_key;
 	out->fail_open = ctx->audit_fail_open;
+}
+
+void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out)
+{
+	out->root = ctx->root;
+	out->runroot = ctx->runroot;
+	out->rootless = ctx->rootless;
+	out->uid = ctx->uid;
+	out->gid = ctx->gid;
+	cli_audit_conf(ctx, &out->audit);
 }
 
 int cli_bad_flag(char **argv, int c)

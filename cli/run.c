@@ -1,20 +1,26 @@
 /*
- * cli/run.c - `moat run`: Docker's flags into an engine run request.
+ * cli/run.c - `moat run` and `moat create`: Docker's flags into a create
+ * request (and, for run, a start in the foreground or detached).
  *
- * Runs as: the invoking user or root; this process becomes the container's
- * monitor. Flag parsing stops at the image name, so the command's own flags
- * pass through untouched.
+ * Runs as: the invoking user or root; in the foreground this process
+ * becomes the container's monitor. Flag parsing stops at the image name,
+ * so the command's own flags pass through untouched.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/cleanup.h"
-#include "engine/events.h"
-#include "engine/run.h"
+#include "common/fs.h"
+#include "engine/lifecycle.h"
+#include "engine/options.h"
+
+extern char **environ;
 
 enum {
 	OPT_RM = 1000,
@@ -27,6 +33,15 @@ enum {
 	OPT_SECURITY_OPT,
 	OPT_NETWORK,
 	OPT_USERNS,
+	OPT_NAME,
+	OPT_ENV_FILE,
+	OPT_LABEL_FILE,
+	OPT_STOP_SIGNAL,
+	OPT_STOP_TIMEOUT,
+	OPT_RESTART,
+	OPT_LOG_OPT,
+	OPT_LOG_DRIVER,
+	OPT_HELP,
 };
 
 static int strv_push(char ***v, size_t *n, const char *s)
@@ -41,7 +56,7 @@ static int strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-static int security_opt(struct engine_run_opts *o, const char *v, struct err **err)
+static int security_opt(struct engine_create_opts *o, const char *v, struct err **err)
 {
 	if (!strncmp(v, "seccomp=", 8) || !strncmp(v, "seccomp:", 8)) {
 		if (!v[8])
@@ -70,13 +85,59 @@ static int security_opt(struct engine_run_opts *o, const char *v, struct err **e
 	return err_set(err, EINVAL, "unknown --security-opt \"%s\"", v);
 }
 
-int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
+static int read_file(const char *path, char **text, size_t *len, struct err **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_errno(err, errno, "open %s", path);
+	if (fs_read_fd(fd, 1 << 20, text, len, err) < 0)
+		return err_prefix(err, "%s", path);
+	return 0;
+}
+
+static int log_opt(struct engine_create_opts *o, const char *v, struct err **err)
+{
+	const char *eq = strchr(v, '=');
+	char *end;
+	long n;
+
+	if (!eq)
+		return err_set(err, EINVAL, "invalid log opt '%s': expected key=value", v);
+	if (!strncmp(v, "max-size=", 9))
+		return options_size_parse(eq + 1, &o->log_max_size, err);
+	if (!strncmp(v, "max-file=", 9)) {
+		errno = 0;
+		n = strtol(eq + 1, &end, 10);
+		if (errno || *end || !eq[1] || n < 1 || n > 1000)
+			return err_set(err, EINVAL, "invalid value for max-file: %s", eq + 1);
+		o->log_max_file = (unsigned)n;
+		return 0;
+	}
+	return err_set(err, EINVAL, "unknown log opt '%.*s' for json-file log driver",
+		       (int)(eq - v), v);
+}
+
+/* Docker: --log-opt max-file needs max-size. */
+static int log_check(const struct engine_create_opts *o, struct err **err)
+{
+	if (o->log_max_file > 1 && !o->log_max_size)
+		return err_set(err, EINVAL, "max-file cannot be set without max-size");
+	return 0;
+}
+
+static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 {
 	static const struct option longopts[] = {
+	    {"detach", no_argument, NULL, 'd'},
 	    {"rm", no_argument, NULL, OPT_RM},
 	    {"interactive", no_argument, NULL, 'i'},
 	    {"tty", no_argument, NULL, 't'},
 	    {"env", required_argument, NULL, 'e'},
+	    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+	    {"label", required_argument, NULL, 'l'},
+	    {"label-file", required_argument, NULL, OPT_LABEL_FILE},
+	    {"name", required_argument, NULL, OPT_NAME},
 	    {"workdir", required_argument, NULL, 'w'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
@@ -89,26 +150,36 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	    {"network", required_argument, NULL, OPT_NETWORK},
 	    {"net", required_argument, NULL, OPT_NETWORK},
 	    {"userns", required_argument, NULL, OPT_USERNS},
-	    {"help", no_argument, NULL, 1},
+	    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
+	    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+	    {"restart", required_argument, NULL, OPT_RESTART},
+	    {"log-opt", required_argument, NULL, OPT_LOG_OPT},
+	    {"log-driver", required_argument, NULL, OPT_LOG_DRIVER},
+	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	struct engine_run_opts o = {0};
+	struct engine_create_opts o = {.stop_timeout = -1, .net = SANDBOX_NET_NONE};
+	struct engine_ctx ec;
 	struct err *err = NULL;
 	_cleanup_free_ char **env = NULL, **cap_add = NULL, **cap_drop = NULL;
+	_cleanup_strv_ char **file_env = NULL, **labels = NULL;
+	char **all_env = NULL;
 	size_t ne = 0, na = 0, nd = 0;
+	bool detach = false;
+	char id[SHA256_HEX_LEN + 1];
 	int c, r;
 
-	o.root = ctx->root;
-	o.runroot = ctx->runroot;
-	o.rootless = ctx->rootless;
-	o.uid = ctx->uid;
-	o.gid = ctx->gid;
-	o.net = SANDBOX_NET_NONE;
-	cli_audit_conf(ctx, &o.audit);
+	cli_engine_ctx(ctx, &ec);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ite:w:u:h:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:" : "+ite:w:u:h:l:", longopts,
+				NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			if (!run)
+				return cli_bad_flag(argv, '?');
+			detach = true;
+			break;
 		case OPT_RM:
 			o.rm = true;
 			break;
@@ -121,6 +192,29 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		case 'e':
 			if (strv_push(&env, &ne, optarg) < 0)
 				goto oom;
+			break;
+		case OPT_ENV_FILE: {
+			_cleanup_free_ char *text = NULL;
+			size_t len;
+			if (read_file(optarg, &text, &len, &err) < 0 ||
+			    options_env_file_parse(optarg, text, len, environ, &file_env, &err) < 0)
+				return cli_fail(&err);
+			break;
+		}
+		case 'l':
+			if (options_label_add(&labels, optarg, &err) < 0)
+				return cli_fail(&err);
+			break;
+		case OPT_LABEL_FILE: {
+			_cleanup_free_ char *text = NULL;
+			size_t len;
+			if (read_file(optarg, &text, &len, &err) < 0 ||
+			    options_label_file_parse(optarg, text, len, &labels, &err) < 0)
+				return cli_fail(&err);
+			break;
+		}
+		case OPT_NAME:
+			o.name = optarg;
 			break;
 		case 'w':
 			o.req.workdir = optarg;
@@ -169,8 +263,43 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_USERNS:
 			o.userns = optarg;
 			break;
-		case 1:
-			printf("Usage: moat run [OPTIONS] IMAGE [COMMAND] [ARG...]\n");
+		case OPT_STOP_SIGNAL:
+			if ((o.stop_signal = options_signal_parse(optarg, &err)) < 0)
+				return cli_fail(&err);
+			break;
+		case OPT_STOP_TIMEOUT: {
+			char *end;
+			long t;
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno || *end || !*optarg || t < -1 || t > 86400 * 365) {
+				err_set(&err, EINVAL, "invalid --stop-timeout \"%s\"", optarg);
+				return cli_fail(&err);
+			}
+			o.stop_timeout = (int)t;
+			break;
+		}
+		case OPT_RESTART: {
+			struct restart_spec rs;
+			if (options_restart_parse(optarg, &rs, &err) < 0)
+				return cli_fail(&err);
+			o.restart = optarg;
+			break;
+		}
+		case OPT_LOG_OPT:
+			if (log_opt(&o, optarg, &err) < 0)
+				return cli_fail(&err);
+			break;
+		case OPT_LOG_DRIVER:
+			if (strcmp(optarg, "json-file") != 0) {
+				err_set(&err, EINVAL,
+					"log driver \"%s\": only json-file is available", optarg);
+				return cli_fail(&err);
+			}
+			break;
+		case OPT_HELP:
+			printf("Usage: moat %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n",
+			       run ? "run" : "create");
 			return 0;
 		case '?':
 		case ':':
@@ -182,19 +311,48 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind >= argc) {
 		err_set(&err, EINVAL,
-			"\"moat run\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]");
+			"\"moat %s\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]",
+			run ? "run" : "create");
 		return cli_fail(&err);
+	}
+	if (log_check(&o, &err) < 0)
+		return cli_fail(&err);
+	/* --env-file first, -e after it: -e wins (Docker). */
+	{
+		size_t n = 0;
+		for (size_t i = 0; file_env && file_env[i]; i++)
+			if (strv_push(&all_env, &n, file_env[i]) < 0)
+				goto oom;
+		for (size_t i = 0; i < ne; i++)
+			if (strv_push(&all_env, &n, env[i]) < 0)
+				goto oom;
 	}
 	o.image = argv[optind];
 	o.req.cmd = argv + optind + 1;
-	o.req.env = env;
+	o.req.env = all_env;
 	o.cap_add = cap_add;
 	o.cap_drop = cap_drop;
-	r = engine_run(&o, &err);
+	o.labels = labels;
+	if (run)
+		r = engine_run(&ec, &o, detach, &err);
+	else if ((r = engine_create(&ec, &o, id, &err)) == 0)
+		printf("%s\n", id);
+	free(all_env);
 	if (r < 0)
 		return cli_fail(&err);
 	return r;
 oom:
+	free(all_env);
 	err_errno(&err, ENOMEM, "parse flags");
 	return cli_fail(&err);
+}
+
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return do_create(ctx, argc, argv, true);
+}
+
+int cmd_create(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return do_create(ctx, argc, argv, false);
 }

@@ -298,6 +298,12 @@ int fs_write_all(int fd, const void *buf, size_t len)
 int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
 		    struct err **err)
 {
+	return fs_write_atomic_ex(dirfd, name, buf, len, mode, true, err);
+}
+
+int fs_write_atomic_ex(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+		       bool durable, struct err **err)
+{
 	char tmp[512];
 	_cleanup_close_ int fd = -1;
 	int r;
@@ -308,7 +314,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 	if (fd < 0)
 		return err_errno(err, errno, "write \"%s\"", name);
 	r = fs_write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;

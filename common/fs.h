@@ -33,6 +33,9 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err **err);
 /* Writes NAME in DIRFD atomically: temp file, fsync, rename. */
 int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
 		    struct err **err);
+/* Likewise; without DURABLE no fsync (state a crash makes moot anyway). */
+int fs_write_atomic_ex(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+		       bool durable, struct err **err);
 /* Reads all of FD, failing with EFBIG past CAP bytes. *out is NUL-terminated. */
 int fs_read_fd(int fd, size_t cap, char **out, size_t *len, struct err **err);
 int fs_read_at(int dirfd, const char *name, size_t cap, char **out, size_t *len, struct err **err);

@@ -23,6 +23,8 @@ struct engine_identity {
  */
 int engine_identity_select(bool rootless, uid_t uid, gid_t gid, const char *userns,
 			   struct engine_identity *out, struct err **err);
+/* Is container id ID inside one of the N ranges of M? */
+bool engine_id_mapped(const struct idmap *m, size_t n, unsigned id);
 /* Opens the image store under ROOT for that identity. */
 int engine_store_open(const char *root, bool rootless, uid_t uid, gid_t gid, const char *userns,
 		      struct image_store **out, struct err **err);

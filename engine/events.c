@@ -72,3 +72,28 @@ int engine_audit(struct audit_log *l, struct audit_event *e, struct err **err)
 	err_free(&ae);
 	return 0;
 }
+
+void engine_audit_refusal(const struct engine_audit_conf *c, const char *event, const char *id,
+			  const char *image, const struct err *why)
+{
+	struct audit_log *l = NULL;
+	struct audit_event *e;
+	struct err *ignored = NULL;
+
+	/* Best effort: the refusal stands whether or not it is recorded. */
+	if (engine_audit_open(c, &l, &ignored) < 0 || !l) {
+		err_free(&ignored);
+		return;
+	}
+	e = audit_event_new(event);
+	if (e) {
+		if (id && id[0])
+			audit_event_str(e, "container", id);
+		if (image)
+			audit_event_str(e, "image", image);
+		audit_event_str(e, "error", why ? why->msg : "unknown");
+		engine_audit(l, e, &ignored);
+	}
+	err_free(&ignored);
+	audit_close(l);
+}

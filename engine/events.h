@@ -30,4 +30,9 @@ int engine_audit_open(const struct engine_audit_conf *c, struct audit_log **out,
  * log) only frees E. */
 int engine_audit(struct audit_log *l, struct audit_event *e, struct err **err);
 
+/* Records that EVENT ("container.refused", "container.failed") happened
+ * to container ID (may be NULL) of IMAGE, and WHY; best effort. */
+void engine_audit_refusal(const struct engine_audit_conf *c, const char *event, const char *id,
+			  const char *image, const struct err *why);
+
 #endif

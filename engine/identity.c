@@ -108,3 +108,11 @@ int engine_store_open(const char *root, bool rootless, uid_t uid, gid_t gid, con
 		return err_ret(*err);
 	return image_store_open(root, &id.ids, out, err);
 }
+
+bool engine_id_mapped(const struct idmap *m, size_t n, unsigned id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container && id - m[i].container < m[i].size)
+			return true;
+	return false;
+}

@@ -435,7 +435,7 @@ int sandbox_mount_etc(int rootfd, const struct sandbox_spec *spec, const struct 
 	return 0;
 }
 
-int sandbox_pty_open(int rootfd, int *slave, struct err **err)
+int sandbox_pty_open(int rootfd, bool console, int *slave, struct err **err)
 {
 	_cleanup_close_ int master = -1, s = -1;
 	int unlock = 0;
@@ -449,9 +449,11 @@ int sandbox_pty_open(int rootfd, int *slave, struct err **err)
 	s = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0)
 		return err_errno(err, errno, "open pty peer");
-	if (touch_beneath(rootfd, "/dev/console", err) < 0)
+	/* The container's console; an exec's pty is its own business and must
+	 * not replace it for every other process of the container. */
+	if (console && touch_beneath(rootfd, "/dev/console", err) < 0)
 		return err_ret(*err);
-	if (bind_fd_at(s, rootfd, "/dev/console", 0, false, err) < 0)
+	if (console && bind_fd_at(s, rootfd, "/dev/console", 0, false, err) < 0)
 		return err_prefix(err, "/dev/console");
 	*slave = steal_fd(s);
 	return steal_fd(master);

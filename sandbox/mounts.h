@@ -40,7 +40,7 @@ int sandbox_mount_etc(int rootfd, const struct sandbox_spec *spec, const struct 
 		      struct err **err);
 /* Opens the pty pair in the container's devpts; binds the slave on
  * /dev/console. Returns the master fd; *slave gets the slave. */
-int sandbox_pty_open(int rootfd, int *slave, struct err **err);
+int sandbox_pty_open(int rootfd, bool console, int *slave, struct err **err);
 /* Makes the root read-only (only the root mount, not /dev, /proc...). */
 int sandbox_rootfs_readonly(int rootfd, struct err **err);
 /* Creates the working directory if missing (Docker does). */

@@ -1,14 +1,17 @@
 /*
- * sandbox/sandbox.c - runs one container in the foreground: the monitor
- * (the calling process) and the setup child's recipe.
+ * sandbox/sandbox.c - starts one container (sandbox_start: the setup
+ * child's recipe and the monitor's side of it) and runs further processes
+ * in a running one (sandbox_exec).
  *
- * Runs in: `moat run`, as the invoking user (rootless) or root. The monitor
- * stays in the host's namespaces; the child is cloned into new user, mount,
- * pid, ipc, uts, cgroup and (unless host networking) net namespaces.
+ * Runs in: the container's monitor (engine/monitor.c) and `moat exec`, as
+ * the invoking user (rootless) or root. The monitor stays in the host's
+ * namespaces; the child is cloned into new user, mount, pid, ipc, uts and
+ * (unless host networking) net namespaces, and unshares its cgroup
+ * namespace once the monitor has put it in its cgroup.
  *
  * Threats handled here (the rest sit with the code named):
- *  - CVE-2019-5736 / CVE-2016-9962: the monitor and the child are
- *    non-dumpable until execve, so nothing in the container (or another
+ *  - CVE-2019-5736 / CVE-2016-9962: the monitor, the child, the exec
+ *    helper and the exec'd process are non-dumpable until execve, so nothing in the container (or another
  *    process of the same user) can ptrace them or open /proc/<pid>/exe;
  *    the moat binary is never mounted into the container.
  *  - CVE-2024-21626: every fd but 0, 1, 2 and the CLOEXEC sync socket is
@@ -38,13 +41,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/userns.h"
 #include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/fuse.h"
 #include "sandbox/landlock.h"
 #include "sandbox/lsm.h"
@@ -146,6 +149,11 @@ static int setup_stdio(const struct sandbox_spec *spec, int slave, struct err **
 {
 	if (setsid() < 0)
 		return err_errno(err, errno, "setsid");
+	if (slave < 0) {
+		for (int i = 0; i < 3; i++)
+			if (spec->stdio[i] >= 0 && dup2(spec->stdio[i], i) < 0)
+				return err_errno(err, errno, "dup stdio");
+	}
 	if (slave >= 0) {
 		if (ioctl(slave, TIOCSCTTY, 0) < 0)
 			return err_errno(err, errno, "set controlling terminal");
@@ -155,7 +163,7 @@ static int setup_stdio(const struct sandbox_spec *spec, int slave, struct err **
 		close(slave);
 		return 0;
 	}
-	if (!spec->stdin_open) {
+	if (!spec->stdin_open && spec->stdio[0] < 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0)
 			return err_errno(err, errno, "stdin from /dev/null");
@@ -252,6 +260,27 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_spec *spec, 
 	}
 }
 
+/* The pty, from the container's own devpts: its master goes to the
+ * monitor (or the exec client), its size is set before exec so the command
+ * sees it from the start. Returns the slave. */
+static int pty_to_monitor(const struct sandbox_spec *spec, int rootfd, bool console, int sync)
+{
+	struct msg m = {.type = MSG_PTY};
+	struct err *e = NULL;
+	int slave = -1, master = sandbox_pty_open(rootfd, console, &slave, &e);
+
+	if (master < 0)
+		child_fail(sync, 125, e);
+	if (spec->tty_rows && spec->tty_cols) {
+		struct winsize ws = {.ws_row = spec->tty_rows, .ws_col = spec->tty_cols};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	if (send_msg(sync, &m, master) < 0)
+		_exit(125);
+	close(master);
+	return slave;
+}
+
 /*
  * The rootfs: the kernel's overlayfs, attached on moat's staging dir
  * (pivot_root wants it attached; it is visible only in this mount
@@ -316,7 +345,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	struct err *e = NULL;
 	struct msg m;
 	_cleanup_close_ int rootfd = -1;
-	int master = -1, slave = -1, fd, r;
+	int slave = -1, fd, r;
 	bool landlock_on = false;
 
 	tie_to_monitor(sync);
@@ -333,6 +362,11 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		child_fail(sync, 125, e);
 	}
 	tie_to_monitor(sync);
+	/* The monitor has put us in our cgroup: that is the root we see. */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		err_errno(&e, errno, "cgroup namespace");
+		child_fail(sync, 125, e);
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		err_errno(&e, errno, "make mounts private");
 		child_fail(sync, 125, e);
@@ -346,13 +380,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	    sandbox_workdir_prepare(rootfd, spec->cwd, &e) < 0)
 		child_fail(sync, 125, e);
 	if (spec->tty) {
-		master = sandbox_pty_open(rootfd, &slave, &e);
-		if (master < 0)
-			child_fail(sync, 125, e);
-		m = (struct msg){.type = MSG_PTY};
-		if (send_msg(sync, &m, master) < 0)
-			_exit(125);
-		close(master);
+		slave = pty_to_monitor(spec, rootfd, true, sync);
 	}
 	if (spec->readonly_root && sandbox_rootfs_readonly(rootfd, &e) < 0)
 		child_fail(sync, 125, e);
@@ -399,214 +427,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	child_fail(sync, r == ENOENT ? 127 : 126, e);
 }
 
-/* ---- the monitor ---- */
-
-struct relay {
-	int master;
-	bool stdin_open;
-	bool raw;
-	struct termios saved;
-};
-
-static void winsize_copy(int from, int to)
-{
-	struct winsize ws;
-
-	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
-		ioctl(to, TIOCSWINSZ, &ws);
-}
-
-static void relay_start(struct relay *r, const struct sandbox_spec *spec)
-{
-	struct termios t;
-
-	r->stdin_open = spec->stdin_open;
-	r->raw = false;
-	if (isatty(0)) {
-		winsize_copy(0, r->master);
-		if (spec->stdin_open && tcgetattr(0, &r->saved) == 0) {
-			t = r->saved;
-			cfmakeraw(&t);
-			t.c_oflag |= OPOST; /* keep our own output readable */
-			if (tcsetattr(0, TCSANOW, &t) == 0)
-				r->raw = true;
-		}
-	} else if (isatty(1)) {
-		winsize_copy(1, r->master);
-	}
-}
-
-static void relay_stop(struct relay *r)
-{
-	if (r->raw)
-		tcsetattr(0, TCSANOW, &r->saved);
-	r->raw = false;
-}
-
-/* Copies what is readable from FROM to TO; returns false at EOF/error. */
-static bool pump(int from, int to)
-{
-	char buf[16384];
-	ssize_t n = read(from, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
-	if (n <= 0)
-		return false;
-	return fs_write_all(to, buf, (size_t)n) == 0;
-}
-
-static int monitor(pid_t pid, int sync, int sfd, const struct sandbox_spec *spec,
-		   struct sandbox_result *res, const int nsfd[2], pid_t *fuse, struct err **err)
-{
-	struct relay rl = {.master = -1};
-	bool sync_open = true;
-	struct msg m;
-	int status = 0, ret = 0;
-	bool exited = false;
-
-	while (!exited || (rl.master >= 0)) {
-		struct pollfd p[4];
-		int n = 0, i_sig, i_sync = -1, i_in = -1, i_master = -1;
-
-		i_sig = n;
-		p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		if (sync_open) {
-			i_sync = n;
-			p[n++] = (struct pollfd){.fd = sync, .events = POLLIN};
-		}
-		if (rl.master >= 0) {
-			i_master = n;
-			p[n++] = (struct pollfd){.fd = rl.master, .events = POLLIN};
-			if (rl.stdin_open && !exited) {
-				i_in = n;
-				p[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
-			}
-		}
-		if (exited && rl.master >= 0) {
-			/* Drain what the container wrote before it exited. */
-			while (pump(rl.master, 1)) {
-				struct pollfd q = {.fd = rl.master, .events = POLLIN};
-				if (poll(&q, 1, 0) <= 0)
-					break;
-			}
-			closep(&rl.master);
-			break;
-		}
-		if (poll(p, (nfds_t)n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = err_errno(err, errno, "poll");
-			break;
-		}
-		if (p[i_sig].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD) {
-					if (waitpid(pid, &status, WNOHANG) == pid)
-						exited = true;
-					if (*fuse > 0 && waitpid(*fuse, NULL, WNOHANG) == *fuse) {
-						struct msg dead = {.type = MSG_FUSE, .code = EIO};
-						char why[512];
-
-						*fuse = 0;
-						if (sync_open && ret == 0) {
-							sandbox_fuse_last_words(spec, why,
-										sizeof(why));
-							ret = err_set(
-							    err, EIO,
-							    "fuse-overlayfs exited before it "
-							    "mounted the rootfs: %s (is /dev/fuse "
-							    "usable by this user?)",
-							    why);
-							(*err)->exit = 125;
-						}
-						if (!exited)
-							send_msg(sync, &dead, -1);
-					}
-				} else if (si.ssi_signo == SIGWINCH) {
-					if (rl.master >= 0)
-						winsize_copy(0, rl.master);
-				} else {
-					kill(pid, (int)si.ssi_signo);
-				}
-			}
-		}
-		if (i_sync >= 0 && (p[i_sync].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int fd;
-			ssize_t got = recv_msg(sync, &m, &fd);
-
-			if (got <= 0) {
-				/* EOF: execve succeeded (the socket is CLOEXEC). */
-				sync_open = false;
-			} else if (m.type == MSG_FUSE) {
-				struct msg reply = {.type = MSG_FUSE};
-				*fuse = sandbox_fuse_start(nsfd, spec, err);
-				if (*fuse < 0) {
-					ret = err_ret(*err);
-					(*err)->exit = 125;
-					reply.code = -ret;
-					*fuse = 0;
-				}
-				send_msg(sync, &reply, -1);
-			} else if (m.type == MSG_PTY && fd >= 0) {
-				rl.master = fd;
-				relay_start(&rl, spec);
-			} else if (m.type == MSG_ERROR) {
-				m.text[sizeof(m.text) - 1] = 0;
-				if (ret == 0) { /* keep the monitor's own, more precise one */
-					ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
-					(*err)->exit = m.exit;
-				}
-				sync_open = false;
-				if (fd >= 0)
-					close(fd);
-			}
-		}
-		if (i_master >= 0 && (p[i_master].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (!pump(rl.master, 1)) {
-				relay_stop(&rl);
-				closep(&rl.master);
-			}
-		}
-		if (i_in >= 0 && (p[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (!pump(0, rl.master)) {
-				/* Our stdin ended: send EOF to the container. */
-				char eot = 4;
-				rl.stdin_open = false;
-				if (write(rl.master, &eot, 1) < 0) {
-					/* the container side is gone: its exit follows */
-				}
-			}
-		}
-	}
-	relay_stop(&rl);
-	if (sync_open && ret == 0) {
-		/* The child is gone: a failure report may still be queued. */
-		int fd;
-		if (recv_msg(sync, &m, &fd) > 0 && m.type == MSG_ERROR) {
-			m.text[sizeof(m.text) - 1] = 0;
-			ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
-			(*err)->exit = m.exit;
-		}
-		if (fd >= 0)
-			close(fd);
-	}
-	if (!exited) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (ret < 0)
-		return ret;
-	if (WIFSIGNALED(status)) {
-		res->signal = WTERMSIG(status);
-		res->exit_code = 128 + res->signal;
-	} else {
-		res->exit_code = WEXITSTATUS(status);
-	}
-	return 0;
-}
+/* ---- the monitor's side of the start ---- */
 
 /* The namespaces a fuse-overlayfs helper may have to join, opened while the
  * child is still dumpable (its /proc entries are ours to open). */
@@ -620,53 +441,161 @@ static void open_ns(pid_t pid, int nsfd[2])
 	nsfd[1] = open(p, O_RDONLY | O_CLOEXEC);
 }
 
-int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, struct err **err)
+void sandbox_result_from_status(int status, struct sandbox_result *res)
 {
-	sigset_t block, old;
-	_cleanup_close_ int sfd = -1;
+	memset(res, 0, sizeof(*res));
+	if (WIFSIGNALED(status)) {
+		res->signal = WTERMSIG(status);
+		res->exit_code = 128 + res->signal;
+	} else {
+		res->exit_code = WEXITSTATUS(status);
+	}
+}
+
+bool sandbox_proc_reap(struct sandbox_proc *p, int *status)
+{
+	if (p->fuse > 0 && waitpid(p->fuse, NULL, WNOHANG) == p->fuse)
+		p->fuse = 0;
+	if (!p->exited && p->pid > 0 && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+		p->exited = true;
+	if (p->exited && status)
+		*status = p->status;
+	return p->exited;
+}
+
+void sandbox_proc_release(struct sandbox_proc *p)
+{
+	if (p->pid > 0 && !p->exited) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+			;
+		p->exited = true;
+	}
+	sandbox_fuse_stop(p->fuse);
+	p->fuse = 0;
+	closep(&p->pidfd);
+	closep(&p->master);
+}
+
+/* Serves the child's setup requests until its command is exec'd (the sync
+ * socket, CLOEXEC, reads EOF) or it fails. */
+static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, const int nsfd[2],
+		       struct sandbox_proc *p, struct err **err)
+{
+	int ret = 0;
+
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = sync, .events = POLLIN},
+				       {.fd = sigfd, .events = POLLIN}};
+		struct msg m;
+		int fd;
+		ssize_t got;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_errno(err, errno, "poll");
+		}
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				pid_t fuse = p->fuse;
+				if (si.ssi_signo != SIGCHLD) {
+					kill(p->pid, (int)si.ssi_signo);
+				} else if (sandbox_proc_reap(p, NULL) || (fuse && !p->fuse)) {
+					if (fuse && !p->fuse && ret == 0) {
+						struct msg dead = {.type = MSG_FUSE, .code = EIO};
+						char why[512];
+
+						sandbox_fuse_last_words(spec, why, sizeof(why));
+						ret = err_set(
+						    err, EIO,
+						    "fuse-overlayfs exited before it mounted "
+						    "the rootfs: %s (is /dev/fuse usable by "
+						    "this user?)",
+						    why);
+						(*err)->exit = 125;
+						if (!p->exited)
+							send_msg(sync, &dead, -1);
+					}
+				}
+			}
+		}
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		got = recv_msg(sync, &m, &fd);
+		if (got <= 0)
+			return ret; /* EOF: exec'd (or ended); the socket is CLOEXEC */
+		if (m.type == MSG_FUSE) {
+			struct msg reply = {.type = MSG_FUSE};
+			p->fuse = sandbox_fuse_start(nsfd, spec, err);
+			if (p->fuse < 0) {
+				ret = err_ret(*err);
+				(*err)->exit = 125;
+				reply.code = -ret;
+				p->fuse = 0;
+			}
+			send_msg(sync, &reply, -1);
+		} else if (m.type == MSG_PTY && fd >= 0) {
+			closep(&p->master);
+			p->master = fd;
+		} else if (m.type == MSG_ERROR) {
+			m.text[sizeof(m.text) - 1] = 0;
+			if (fd >= 0)
+				close(fd);
+			if (ret == 0) { /* keep the monitor's own, more precise one */
+				ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
+				(*err)->exit = m.exit;
+			}
+			return ret;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+}
+
+int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *child_mask,
+		  struct sandbox_proc *p, struct err **err)
+{
 	int sv[2], flags, ret;
-	pid_t pid, fuse = 0;
 	int nsfd[2] = {-1, -1};
 	struct msg m = {.type = MSG_MAPS};
-	static const int forwarded[] = {SIGINT,	 SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
-					SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT};
 
-	memset(res, 0, sizeof(*res));
-	sigemptyset(&block);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&block, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
-		return err_errno(err, errno, "sigprocmask");
-	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sfd < 0) {
-		ret = err_errno(err, errno, "signalfd");
-		goto out;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		ret = err_errno(err, errno, "socketpair");
-		goto out;
-	}
-	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	*p = (struct sandbox_proc){.pidfd = -1, .master = -1};
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_errno(err, errno, "socketpair");
+	/* The cgroup namespace is unshared by the child once it sits in its
+	 * own cgroup, so the container sees that one as its root. */
+	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (spec->userns != SANDBOX_USERNS_HOST)
 		flags |= CLONE_NEWUSER;
 	if (spec->net != SANDBOX_NET_HOST)
 		flags |= CLONE_NEWNET;
-	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-	if (pid < 0) {
+	p->pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (p->pid < 0) {
 		ret = err_errno(err, errno, "create the container's namespaces");
+		p->pid = 0;
 		close(sv[0]);
 		close(sv[1]);
-		goto out;
+		return ret;
 	}
-	if (pid == 0) {
+	if (p->pid == 0) {
 		close(sv[0]);
-		child_main(spec, sv[1], &old);
+		child_main(spec, sv[1], child_mask);
 	}
 	close(sv[1]);
+	/* Not reaped before we wait: the pid cannot have been reused. */
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (p->pidfd < 0) {
+		ret = err_errno(err, errno, "pidfd_open");
+		goto fail;
+	}
 	if (spec->fuse_overlayfs && spec->overlay != SANDBOX_OVERLAY_KERNEL)
-		open_ns(pid, nsfd);
-	ret = userns_write_maps(pid, spec->userns, spec->uidmap, spec->n_uidmap, spec->gidmap,
+		open_ns(p->pid, nsfd);
+	ret = userns_write_maps(p->pid, spec->userns, spec->uidmap, spec->n_uidmap, spec->gidmap,
 				spec->n_gidmap, err);
+	if (ret == 0 && spec->cgroup)
+		ret = sandbox_cgroup_attach(spec->cgroup, p->pid, err);
 	/* Non-dumpable from here on (the child turns itself the same way on
 	 * MSG_MAPS): no ptrace, no /proc/<pid>/exe, environ or fd for anyone
 	 * without CAP_SYS_PTRACE on the host. Not earlier: an unprivileged
@@ -675,19 +604,165 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, str
 		ret = err_errno(err, errno, "PR_SET_DUMPABLE");
 	if (ret == 0 && send_msg(sv[0], &m, -1) < 0)
 		ret = err_errno(err, errno, "sync with container");
-	if (ret < 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(sv[0]);
-		goto out;
-	}
-	ret = monitor(pid, sv[0], sfd, spec, res, nsfd, &fuse, err);
+	if (ret == 0)
+		ret = serve_setup(spec, sv[0], sigfd, nsfd, p, err);
+fail:
 	closep(&nsfd[0]);
 	closep(&nsfd[1]);
 	close(sv[0]);
-	sandbox_fuse_stop(fuse);
-out:
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (ret < 0)
+		sandbox_proc_release(p);
 	return ret;
+}
+
+/* ---- exec: a new process in a running container ---- */
+
+/*
+ * The exec'd process, after it joined the container's namespaces: the
+ * same recipe as child_main from the point where the container's own
+ * process stood after pivot_root, so it ends exactly as confined
+ * (Landlock, LSM, no_new_privs, capabilities, seccomp), never less.
+ */
+__attribute__((noreturn)) static void exec_child(const struct sandbox_spec *spec, int sync)
+{
+	struct err *e = NULL;
+	_cleanup_close_ int rootfd = -1;
+	int slave = -1, r;
+	bool landlock_on = false;
+
+	if (spec->userns != SANDBOX_USERNS_HOST &&
+	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		err_errno(&e, errno, "become root in the user namespace");
+		child_fail(sync, 125, e);
+	}
+	/* setns(CLONE_NEWNS) put our root and cwd at the container's root. */
+	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		err_errno(&e, errno, "open the container's root");
+		child_fail(sync, 125, e);
+	}
+	if (spec->tty) {
+		slave = pty_to_monitor(spec, rootfd, false, sync);
+	}
+	if (setup_stdio(spec, slave, &e) < 0)
+		child_fail(sync, 125, e);
+	if (spec->cwd && chdir(spec->cwd) < 0) {
+		err_errno(&e, errno, "working directory \"%s\"", spec->cwd);
+		child_fail(sync, 126, e);
+	}
+	if (spec->landlock &&
+	    (r = sandbox_landlock_apply(!spec->readonly_root, &landlock_on)) < 0) {
+		err_errno(&e, -r, "Landlock");
+		child_fail(sync, 125, e);
+	}
+	if (sandbox_lsm_apply(spec->apparmor_profile, &e) < 0)
+		child_fail(sync, 125, e);
+	closep(&rootfd);
+	if (close_fds(sync, &e) < 0)
+		child_fail(sync, 125, e);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err_errno(&e, errno, "no_new_privs");
+		child_fail(sync, 125, e);
+	}
+	if (sandbox_caps_apply(spec, &e) < 0)
+		child_fail(sync, 125, e);
+	if ((r = sandbox_seccomp_load(&spec->bpf)) < 0) {
+		err_errno(&e, -r, "load seccomp filter");
+		child_fail(sync, 125, e);
+	}
+	r = exec_command(spec);
+	err_set(&e, r, "exec \"%s\": %s", spec->argv[0], strerror(r));
+	child_fail(sync, r == ENOENT ? 127 : 126, e);
+}
+
+/*
+ * The helper: joins the container's cgroup (from the host's view) and its
+ * namespaces through PIDFD, then forks the process into its pid
+ * namespace. Non-dumpable throughout (CVE-2016-9962: nothing in the
+ * container may ptrace it while it holds host fds). It waits for the
+ * process and exits with its status, or right away when DETACH.
+ */
+__attribute__((noreturn)) static void exec_helper(const struct sandbox_spec *spec, int pidfd,
+						  bool detach, int sync)
+{
+	struct err *e = NULL;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	int status;
+	pid_t pid;
+
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (spec->cgroup && sandbox_cgroup_attach(spec->cgroup, getpid(), &e) < 0)
+		child_fail(sync, 125, e);
+	if (spec->userns != SANDBOX_USERNS_HOST)
+		flags |= CLONE_NEWUSER;
+	if (spec->net != SANDBOX_NET_HOST)
+		flags |= CLONE_NEWNET;
+	if (setns(pidfd, flags) < 0) {
+		err_errno(&e, errno, "join the container's namespaces");
+		child_fail(sync, 125, e);
+	}
+	close(pidfd);
+	pid = fork();
+	if (pid < 0) {
+		err_errno(&e, errno, "fork into the container");
+		child_fail(sync, 125, e);
+	}
+	if (pid == 0)
+		exec_child(spec, sync);
+	close(sync);
+	if (detach)
+		_exit(0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(125);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+int sandbox_exec(const struct sandbox_spec *spec, int pidfd, bool detach, int *master,
+		 pid_t *helper, struct err **err)
+{
+	int sv[2], fd, ret = 0;
+	struct msg m;
+	pid_t pid;
+
+	*master = -1;
+	*helper = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_errno(err, errno, "socketpair");
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return err_errno(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		exec_helper(spec, pidfd, detach, sv[1]);
+	}
+	close(sv[1]);
+	/* Until EOF (the process exec'd: the socket is CLOEXEC) or an error. */
+	while (recv_msg(sv[0], &m, &fd) > 0) {
+		if (m.type == MSG_PTY && fd >= 0) {
+			closep(master);
+			*master = fd;
+		} else if (m.type == MSG_ERROR) {
+			m.text[sizeof(m.text) - 1] = 0;
+			if (fd >= 0)
+				close(fd);
+			ret = err_set(err, m.code ? m.code : EIO, "%s", m.text);
+			(*err)->exit = m.exit;
+			break;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	close(sv[0]);
+	if (ret < 0) {
+		closep(master);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return ret;
+	}
+	*helper = pid;
+	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,6 +35,8 @@ enum sandbox_net {
 };
 
 /* A compiled seccomp program (struct sock_filter[]), loaded last. */
+struct sandbox_cgroup;
+
 struct sandbox_bpf {
 	void *insns; /* struct sock_filter[] */
 	unsigned short len;
@@ -92,8 +95,15 @@ struct sandbox_spec {
 	gid_t *groups;
 	size_t n_groups;
 	bool tty;
+	unsigned short tty_rows, tty_cols; /* the pty's first size (0: unset) */
 	bool stdin_open;
-	bool init; /* moat's own reaper as PID 1 */
+	bool init;    /* moat's own reaper as PID 1 */
+	int stdio[3]; /* without a tty: the command's 0, 1, 2 (the monitor's
+		       * pipes), or -1 to inherit the monitor's own (stdin is
+		       * /dev/null then unless stdin_open) */
+
+	/* root: the container's cgroup, joined before it is released */
+	const struct sandbox_cgroup *cgroup;
 
 	/* confinement */
 	uint64_t caps;		/* bit N = capability N kept (bounding, and
@@ -111,12 +121,45 @@ struct sandbox_result {
 	int signal;    /* 0 unless killed by a signal */
 };
 
+/* A started container, as its monitor holds it. */
+struct sandbox_proc {
+	pid_t pid;   /* the container's init, in the host's pid namespace */
+	int pidfd;   /* for it: signals without pid reuse, and `moat exec` */
+	int master;  /* the pty master with a tty, else -1 */
+	pid_t fuse;  /* the fuse-overlayfs helper, or 0 */
+	bool exited; /* already reaped (it ended during or right after setup) */
+	int status;  /* its wait status when exited */
+};
+
 /*
- * Runs SPEC in the foreground: the calling process is the monitor.
- * Returns 0 with RESULT filled when the container ran (whatever its exit
- * status), or a negative errno when it could not be started; err->exit
- * then carries 125, 126 or 127 in Docker's sense.
+ * Starts SPEC with the calling process as its monitor: clones the init
+ * child into its namespaces, writes its id maps, joins its cgroup, serves
+ * its setup requests (pty, fuse-overlayfs) and returns once the command
+ * was exec'd, with P filled. The caller blocks SIGCHLD (and whatever it
+ * forwards) and passes its signalfd SIGFD; CHILD_MASK is the mask the
+ * command starts with. On failure nothing is left running; err->exit
+ * carries 125, 126 or 127 in Docker's sense.
  */
-int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result, struct err **err);
+int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *child_mask,
+		  struct sandbox_proc *p, struct err **err);
+/* After SIGCHLD: reaps the container's init (true when it ended, STATUS
+ * filled) and a dead fuse-overlayfs helper. */
+bool sandbox_proc_reap(struct sandbox_proc *p, int *status);
+/* After the init ended: stops the fuse helper, closes the fds. */
+void sandbox_proc_release(struct sandbox_proc *p);
+/*
+ * Starts SPEC's process (argv, env, cwd, ids, tty, stdio) inside the
+ * running container whose init PIDFD names, confined exactly as SPEC says
+ * (which the caller fills from the container's record: the same caps,
+ * filter, Landlock and LSM as the container). Returns once the process
+ * was exec'd, with *HELPER the pid to wait for (its exit status is the
+ * process's, in Docker's terms) and *MASTER the pty master with a tty.
+ * With DETACH the helper exits at once and the process lives on in the
+ * container.
+ */
+int sandbox_exec(const struct sandbox_spec *spec, int pidfd, bool detach, int *master,
+		 pid_t *helper, struct err **err);
+/* A wait status in Docker's terms. */
+void sandbox_result_from_status(int status, struct sandbox_result *res);
 
 #endif

@@ -9,7 +9,7 @@ load ../lib/helpers
 	assert_failure 4
 	run moat_as ps -a
 	assert_success
-	assert_line --regexp "^[0-9a-f]{12} +$IMG +\"sh -c exit 4\" .*Exited \(4\)$"
+	assert_line --regexp "^[0-9a-f]{12} +$IMG +\"sh -c 'exit 4'\" .*   Exited \(4\) (Less than a second|[0-9]+ seconds?) ago"
 	# without -a only running containers are listed
 	run moat_as ps -q
 	assert_output ""
@@ -39,22 +39,26 @@ load ../lib/helpers
 	[[ -z $(ls -A "$MOAT_STATE/root/containers") ]] || fail "left: $(ls -A "$MOAT_STATE/root/containers")"
 }
 
-@test "ps/rm: a running container is listed as Up and cannot be removed" {
-	local mk pid id
+@test "ps/rm: a running container is listed as Up and cannot be removed without -f" {
+	local mk pid id name
 	mk=$(marker)
 	moat_as run "$IMG" /probe sleep 30 "$mk" 3>&- &
 	local bg=$!
 	pid=$(wait_for_pid /probe "$mk" 10) || { kill "$bg"; fail "container never started"; }
 	run moat_as ps
-	assert_line --regexp " Up$"
+	assert_line --regexp "   Up (Less than a second|[0-9]+ seconds?)"
 	id=$(moat_as ps -q)
+	name=$(jq -r .name "$MOAT_STATE"/root/containers/"$id"*/container.json)
 	run --separate-stderr moat_as rm "$id"
-	assert_failure 125
-	[[ $stderr == *"is running"* ]] || fail "stderr: $stderr"
+	assert_failure 1
+	assert_one_error_line
+	[[ $stderr == "moat: cannot remove container \"$name\": container is running: stop the container before removing or force remove" ]] ||
+		fail "stderr: $stderr"
+	[[ -e /proc/$pid ]] || fail "the refused rm stopped it"
 	kill -KILL "$pid"
 	wait "$bg" || true
 	run moat_as ps -a
-	assert_line --regexp "Exited \(137\)$"
+	assert_line --regexp "   Exited \(137\) (Less than a second|[0-9]+ seconds?) ago"
 	moat_as rm "$id" >/dev/null
 }
 
@@ -69,21 +73,21 @@ load ../lib/helpers
 	kill -KILL "$mon"
 	wait "$bg" || true
 	run moat_as ps -a
-	assert_line --regexp "Exited \(unknown\)$"
+	assert_line --regexp "Exited \(unknown\) .* +[^ ]+$"
 	id=$(moat_as ps -aq)
 	run moat_as rm "$id"
 	assert_success
 	[[ -z $(ls -A "$MOAT_STATE/root/containers") ]] || fail "left: $(ls -A "$MOAT_STATE/root/containers")"
 }
 
-@test "rm: an unknown or ambiguous container is 125 with one line" {
+@test "rm: an unknown container is 1 with one line (Docker's 'No such container')" {
 	run --separate-stderr moat_as rm 0123456789ab
-	assert_failure 125
+	assert_failure 1
 	assert_one_error_line
-	[[ $stderr == *"no such container"* ]] || fail "stderr: $stderr"
+	[[ $stderr == "moat: No such container: 0123456789ab" ]] || fail "stderr: $stderr"
 	run --separate-stderr moat_as rm ../../etc
-	assert_failure 125
-	[[ $stderr == *"no such container"* ]] || fail "stderr: $stderr"
+	assert_failure 1
+	[[ $stderr == "moat: No such container: ../../etc" ]] || fail "stderr: $stderr"
 }
 
 @test "rm: the removal is in the audit log" {

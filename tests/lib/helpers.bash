@@ -22,8 +22,8 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 MOAT_REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-MOAT_BUILD=$MOAT_REPO/build/moat
-PROBE_BUILD=$MOAT_REPO/build/probe
+MOAT_BUILD=${MOAT_BUILD:-$MOAT_REPO/build/moat}
+PROBE_BUILD=${PROBE_BUILD:-$MOAT_REPO/build/probe}
 MKIMAGE=$MOAT_REPO/tests/lib/mkimage.py
 MOAT_TEST_IDENTITY=${MOAT_TEST_IDENTITY:-root}
 MOAT_TEST_USER=${MOAT_TEST_USER:-moattest}

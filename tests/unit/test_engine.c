@@ -14,6 +14,8 @@
 #include "engine/config.h"
 #include "engine/containers.h"
 
+#include <jansson.h>
+
 static char *img_entry[] = {"/entry", "-x", NULL};
 static char *img_cmd[] = {"default", "arg", NULL};
 static char *img_env[] = {"PATH=/img/bin", "A=image", "B=image", NULL};
@@ -231,50 +233,119 @@ static void test_user_errors(void **state)
 static void test_container_record(void **state)
 {
 	char *argv[] = {"sh", "-c", "exit 4", NULL};
-	struct container_record r = {.image = "demo",
+	char *env[] = {"PATH=/bin", "A=b", NULL};
+	char *labels[] = {"com.example=1", "x=", NULL};
+	struct container_record r = {.name = "web",
+				     .image = "demo",
 				     .image_id = "sha256:00",
 				     .argv = argv,
+				     .env = env,
+				     .labels = labels,
+				     .cwd = "/work",
+				     .user = "1000:1000",
+				     .uid = 1000,
+				     .gid = 1000,
+				     .groups = {1000, 27},
+				     .n_groups = 2,
+				     .hostname = "h",
+				     .tty = true,
+				     .stdin_open = true,
 				     .userns = "subuid",
+				     .net = "none",
+				     .read_only = true,
+				     .landlock = true,
+				     .caps = 0x800405fbULL,
+				     .seccomp = "default",
+				     .apparmor = NULL,
+				     .rm = false,
+				     .stop_signal = 15,
+				     .stop_timeout = -1,
+				     .restart = "on-failure:3",
+				     .log_max_size = 1024,
+				     .log_max_file = 3,
+				     .state = CTR_EXITED,
 				     .created = 100,
+				     .started = 150,
 				     .finished = 200,
-				     .exit_code = 4};
+				     .exit_code = 4,
+				     .oom_killed = true,
+				     .restart_count = 2};
 	struct container_record d;
 	struct err *e = NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf = NULL, *again = NULL;
+	size_t len = 0, len2 = 0;
 
 	memset(r.id, 'a', 64);
 	r.id[64] = 0;
 	assert_int_equal(engine_container_record_encode(&r, &buf, &len, &e), 0);
 	assert_int_equal(engine_container_record_decode(buf, len, &d, &e), 0);
 	assert_string_equal(d.id, r.id);
+	assert_string_equal(d.name, "web");
 	assert_string_equal(d.image, "demo");
 	assert_string_equal(d.argv[2], "exit 4");
 	assert_null(d.argv[3]);
+	assert_string_equal(d.env[1], "A=b");
+	assert_string_equal(d.labels[0], "com.example=1");
+	assert_string_equal(d.cwd, "/work");
+	assert_int_equal(d.uid, 1000);
+	assert_int_equal(d.n_groups, 2);
+	assert_int_equal(d.groups[1], 27);
+	assert_true(d.tty && d.stdin_open && d.read_only && d.landlock && !d.rm && !d.init);
 	assert_string_equal(d.userns, "subuid");
+	assert_true(d.caps == 0x800405fbULL);
+	assert_null(d.apparmor);
+	assert_int_equal(d.stop_timeout, -1);
+	assert_string_equal(d.restart, "on-failure:3");
+	assert_int_equal(d.log_max_size, 1024);
+	assert_int_equal(d.log_max_file, 3);
+	assert_int_equal(d.state, CTR_EXITED);
 	assert_int_equal(d.created, 100);
+	assert_int_equal(d.started, 150);
 	assert_int_equal(d.finished, 200);
 	assert_int_equal(d.exit_code, 4);
+	assert_true(d.oom_killed);
+	assert_int_equal(d.restart_count, 2);
+	/* stable: encoding the decoded record gives the same bytes */
+	assert_int_equal(engine_container_record_encode(&d, &again, &len2, &e), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, again, len);
+	free(again);
 	engine_container_record_free(&d);
-	free(buf);
 
-	/* an id that could name a path, a bad exit code, bad types, garbage */
-	static const char *const bad[] = {
-	    "{\"argv\":[],\"created\":1,\"exit_code\":0,\"finished\":0,\"id\":\"../../etc\","
-	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
-	    "{\"argv\":[],\"created\":1,\"exit_code\":300,\"finished\":0,\"id\":"
-	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
-	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
-	    "{\"argv\":\"sh\",\"created\":1,\"exit_code\":0,\"finished\":0,\"id\":"
-	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
-	    "\"image\":\"x\",\"image_id\":\"\",\"userns\":\"single\"}",
-	    "{\"id\":\"x\",\"id\":\"y\"}",
-	    "[1,2",
+	/* Each of these replacements makes the good record bad. */
+	static const char *const bad[][2] = {
+	    {"id", "\"../../etc\""},  {"exit_code", "300"},
+	    {"exit_code", "-2"},      {"argv", "\"sh\""},
+	    {"name", "\"a/b\""},      {"state", "\"zombie\""},
+	    {"caps", "\"xyz\""},      {"caps", "\"10000000000000000\""},
+	    {"groups", "[-1]"},	      {"tty", "1"},
+	    {"uid", "4294967296"},    {"stop_signal", "65"},
+	    {"log_max_file", "1001"}, {"unknown", "1"},
+	    {"env", "[1]"},	      {"apparmor", "3"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_true(engine_container_record_decode(bad[i], strlen(bad[i]), &d, &e) < 0);
+		json_t *o = json_loadb(buf, len, 0, NULL),
+		       *v = json_loads(bad[i][1], JSON_DECODE_ANY, NULL);
+		char *text;
+
+		assert_non_null(o);
+		assert_non_null(v);
+		json_object_set_new(o, bad[i][0], v);
+		text = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		assert_true(engine_container_record_decode(text, strlen(text), &d, &e) < 0);
+		assert_non_null(e);
+		err_free(&e);
+		free(text);
+	}
+	/* missing key, duplicate key, garbage */
+	static const char *const broken[] = {"{\"id\":\"x\",\"id\":\"y\"}", "[1,2", "{}"};
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		assert_true(engine_container_record_decode(broken[i], strlen(broken[i]), &d, &e) <
+			    0);
 		err_free(&e);
 	}
+	free(buf);
 }
 
 int main(void)
