@@ -26,6 +26,13 @@ struct digest_ctx *digest_ctx_new(void);
 void digest_ctx_update(struct digest_ctx *c, const void *buf, size_t len);
 /* Finishes and frees C. */
 void digest_ctx_final(struct digest_ctx *c, char out[SHA256_HEX_LEN + 1]);
+/* Which SHA-256 compression function this process uses: "sha-ni" (x86-64
+ * SHA extensions) or "generic". Chosen on first use from the CPU's features
+ * and cached; MOAT_SHA256_GENERIC=1 in the environment forces "generic". */
+const char *digest_sha256_impl(void);
+/* For tests and benchmarks: true pins the generic function; false drops the
+ * cached choice, so the next hash chooses again (reading the environment). */
+void digest_sha256_force_generic(bool on);
 /* True for "sha256:" followed by exactly 64 lowercase hex chars. */
 bool digest_valid(const char *d);
 /* True for exactly 64 lowercase hex chars. */
