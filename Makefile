@@ -3,11 +3,12 @@
 
 PREFIX ?= /usr/local
 CC ?= gcc
-PKGS := libseccomp libcap-ng libarchive jansson
+PKGS := libseccomp libcap-ng libarchive jansson libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# moat itself loads libarchive on first use (image/archive.c); tests link it.
-MOAT_LIBS := $(filter-out -larchive,$(PKG_LIBS))
+# moat itself loads libarchive and libcurl on first use (image/archive.c,
+# image/registry.c), so `moat run` never pays for them; tests link them.
+MOAT_LIBS := $(filter-out -larchive -lcurl,$(PKG_LIBS))
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wswitch-default -Wno-unused-parameter -Werror
