@@ -27,6 +27,22 @@ struct cli_ctx {
 struct engine_audit_conf;
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out);
 
+/*
+ * The audit record of a verb that changes the image store (load, rmi,
+ * tag, pull, push, ...): the log is opened before the store is touched
+ * (fail-closed: no log, no change) and the outcome - what changed, or why
+ * nothing did - is appended after. FINISH and OUTCOME close L and return
+ * 125 when the log refused the event (it is printed), else 0; FAILURE adds
+ * its message as "error". OUTCOME builds EVENT with KEY (and KEY2, when
+ * not NULL) set to the lists VALS (VALS2).
+ */
+struct audit_log;
+struct audit_event;
+int cli_audit_begin(const struct cli_ctx *ctx, struct audit_log **l, struct err **err);
+int cli_audit_finish(struct audit_log *l, struct audit_event *e, const struct err *failure);
+int cli_audit_outcome(struct audit_log *l, const char *event, const char *key, char **vals,
+		      const char *key2, char **vals2, const struct err *failure);
+
 /* Who is asking and where state lives, for the engine. */
 struct engine_ctx;
 void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out);
@@ -74,6 +90,14 @@ int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_diff(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_login(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_push(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_tag(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_save(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_history(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -272,6 +272,7 @@ int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_o
 			r = cli_fail(&err);
 			goto out;
 		}
+		r = 0; /* an unknown name earlier is reported after the others */
 		json_array_foreach (all, i, obj) {
 			if ((r = fmt_template_render(t, obj, f, &err)) < 0)
 				break;

@@ -194,6 +194,9 @@ struct image {
 	char **layer_dirs; /* absolute, base layer first; extracted for the
 			    * store's id mode */
 	size_t n_layers;
+	/* Docker's RepoDigests, "demo@sha256:<manifest or index digest>", ...
+	 * (NULL-terminated; filled by list and resolve). */
+	char **repo_digests;
 	/* Filled by image_store_resolve from the layers' extraction records: */
 	uint64_t ids_squashed;	  /* entries not owned by 0:0 (SQUASH mode) */
 	uint64_t devices_skipped; /* device nodes never created */
@@ -203,9 +206,9 @@ struct image {
 int image_store_open(const char *root, const struct image_idmode *mode, struct image_store **out,
 		     struct err **err);
 void image_store_close(struct image_store *s);
-/* REF: name[:tag] (tag defaults to latest), a full or unique-prefix id.
- * Extracts layers for the store's id mode if not yet done. ENOENT:
- * "no such image: REF". */
+/* REF: name[:tag] (tag defaults to latest), name@sha256:<hex> (one of
+ * the image's repo digests), a full or unique-prefix id. Extracts layers
+ * for the store's id mode if not yet done. ENOENT: "no such image: REF". */
 int image_store_resolve(struct image_store *s, const char *ref, struct image **out,
 			struct err **err);
 void image_free(struct image *img);
@@ -226,5 +229,129 @@ int image_store_load(struct image_store *s, int fd, char ***names, struct err **
  * "HOSTFILE:/container/path", for test helpers) and tags it NAME. */
 int image_demo_create(struct image_store *s, const char *name, const char *busybox,
 		      char *const *adds, struct err **err);
+
+/* ==== Registries and export: pull, push, tag, save, history ==============
+ * (image/pull.c, image/push.c, image/save.c). Appended for the images and
+ * registries issue; everything above is unchanged.
+ */
+#include <stdio.h> /* FILE, for progress lines */
+
+struct registry_opts; /* image/registry.h */
+
+/* PURE (image/pull.c, fuzzed by fuzz/pull_fuzz.c). "os/arch[/variant]"
+ * into P, normalised like containerd's platforms package: x86_64 and
+ * x86-64 -> amd64, aarch64 -> arm64 (variant v8 dropped), i386 -> 386,
+ * armhf -> arm/v7, armel -> arm/v6, arm -> arm/v7 by default. Lower-cased;
+ * os_version stays NULL. */
+int image_platform_parse(const char *s, struct image_platform *p, struct err **err);
+void image_platform_clear(struct image_platform *p);
+/* The platform this build runs: linux/<image_host_arch()>, arm/v7 on arm. */
+int image_platform_host(struct image_platform *p, struct err **err);
+/* "linux/arm/v7" (malloc'd; NULL on ENOMEM). */
+char *image_platform_string(const struct image_platform *p);
+/*
+ * Docker's choice of a manifest from an index for WANT (normalised): os
+ * and architecture equal; the variant must match exactly except that an
+ * arm variant accepts lower ones (v8 > v7 > v6 > v5, best first) and a
+ * wanted amd64 variant accepts lower ones; an entry without a platform
+ * matches last; attestation manifests (vnd.docker.reference.type) never.
+ * *PICK is the entry's index. No match: -ENOENT, the message lists the
+ * platforms the index offers.
+ */
+int image_platform_select(const struct image_index *ix, const struct image_platform *want,
+			  size_t *pick, struct err **err);
+
+/* One entry of a config's "history" (PURE, image/save.c, fuzzed). */
+struct image_history_entry {
+	int64_t created; /* unix seconds; 0 when absent or unreadable */
+	char *created_by;
+	char *comment;
+	bool empty_layer;
+	uint64_t size; /* filled by image_store_history: the layer's size */
+};
+/* "history" of the config BUF (oldest first; an absent history is 0
+ * entries). Capped at IMAGE_JSON_MAX; non-string fields are refused. */
+int image_history_decode(const char *buf, size_t len, struct image_history_entry **out, size_t *n,
+			 struct err **err);
+void image_history_free(struct image_history_entry *h, size_t n);
+/* RFC 3339 ("2024-01-02T03:04:05.123Z", "+01:00") to unix seconds. */
+int image_time_parse(const char *s, int64_t *out);
+
+/*
+ * Pull REF (Docker's reference grammar, image/reference.h) into the store:
+ * manifest (or index, then the platform's manifest), config and layers,
+ * each checked against its digest before use, every layer extracted and
+ * its DiffID checked, all in one store transaction: the store changes only
+ * at the commit. Layers whose blob is already in the store are not
+ * downloaded. The image is named REF's familiar "name:tag" (no name when
+ * REF is a digest only) and gets the repo digest "name@<what REF resolved
+ * to>". *ID: the image id ("sha256:..."), malloc'd.
+ */
+struct image_pull_opts {
+	const char *platform;		 /* "os/arch[/variant]"; NULL: image_platform_host */
+	const struct registry_opts *reg; /* NULL: the registry client's defaults */
+	FILE *progress;			 /* Docker's plain progress lines; NULL: none */
+	int max_downloads;		 /* layers fetched in parallel; 0: 3 */
+	char *digest;			 /* out, optional (72 bytes): what REF resolved to */
+	bool *up_to_date;		 /* out, optional: nothing had to be downloaded */
+};
+int image_store_pull(struct image_store *s, const char *ref, const struct image_pull_opts *o,
+		     char **id, struct err **err);
+
+/*
+ * Push image SRC (a local name or id) as DEST (REF grammar; NULL: SRC's
+ * name): its layer blobs, its config and its manifest as stored (an OCI
+ * manifest is built from the record when the store has none), blobs the
+ * registry has already skipped, a cross-repository mount tried from
+ * another name of the image on the same registry. DIGEST: the manifest's;
+ * DEST's "name@DIGEST" becomes a repo digest of the image, as in Docker.
+ */
+struct image_push_opts {
+	const struct registry_opts *reg;
+	FILE *progress;
+};
+int image_store_push(struct image_store *s, const char *src, const char *dest,
+		     const struct image_push_opts *o, char digest[72], struct err **err);
+
+/* Adds the name TARGET (normalised to Docker's familiar "name:tag") to the
+ * image SRC names, under the store lock. */
+int image_store_tag(struct image_store *s, const char *src, const char *target, struct err **err);
+/* Writes the images REFS (NULL-terminated) to FD as one OCI layout tar
+ * (oci-layout, index.json with ref.name annotations, blobs/sha256/...)
+ * that also carries Docker's manifest.json; `moat load`, `docker load` and
+ * `skopeo copy oci-archive:` read it. */
+int image_store_save(struct image_store *s, char *const *refs, int fd, struct err **err);
+/* The history of image REF (oldest first), sizes from the record's layers;
+ * a config without history gives one entry per layer. ID: the image's. */
+int image_store_history(struct image_store *s, const char *ref, char id[72],
+			struct image_history_entry **out, size_t *n, struct err **err);
+
+/*
+ * Shared by pull.c, push.c and save.c (image/save.c): an image opened for
+ * copying out of the store. The blobs are opened under the store's shared
+ * lock, so a concurrent `rmi` cannot take their content away. MANIFEST is
+ * the stored manifest when its blob is there (checked against the record),
+ * else an OCI manifest built from the record.
+ */
+struct image_blob {
+	char digest[72];
+	char *media_type;
+	int64_t size;
+	int fd;
+};
+struct image_export {
+	char id[72];
+	char manifest_digest[72];
+	char *manifest;
+	size_t manifest_len;
+	char *manifest_type;
+	struct image_blob config;
+	struct image_blob *layers;
+	size_t n_layers;
+	char **names; /* every name of the image (NULL-terminated) */
+};
+int image_store_export_open(struct image_store *s, const char *ref, struct image_export **out,
+			    struct err **err);
+void image_export_free(struct image_export *x);
 
 #endif

@@ -13,7 +13,10 @@
  *    that check (CVE-2021-21285); every layer's DiffID is recomputed and
  *    compared with the config before anything is committed;
  *  - the store changes only in store_txn_commit(), all or nothing; any
- *    earlier failure leaves it untouched;
+ *    earlier failure leaves it untouched (a kill leaves the transaction's
+ *    staging directory, which the next transaction sweeps);
+ *  - names are stored in Docker's familiar form ("x:1", not
+ *    "docker.io/library/x:1"), as pull and tag store them;
  *  - errors name the archive member and what is wrong with it.
  */
 #include "image/image.h"
@@ -33,6 +36,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "image/internal.h"
+#include "image/reference.h"
 
 #define LOAD_MAX_MEMBERS 100000u
 #define LOAD_MAX_DEPTH 4 /* nested indexes */
@@ -459,6 +463,29 @@ static int oci_desc(struct loader *l, const struct image_descriptor *d, char **n
 	return r;
 }
 
+/* NAME as the store keeps it, Docker's familiar "name:tag" (what `moat
+ * save` wrote as "docker.io/library/x:1" comes back as "x:1"); refused
+ * when it cannot be a reference or carries a digest. */
+static int familiar_tag(const char *name, char **out, struct err **err)
+{
+	struct image_reference r = {0};
+	_cleanup_free_ char *fam = NULL;
+
+	*out = NULL;
+	if (image_reference_parse(name, &r, err) < 0)
+		return err_ret(*err);
+	if (r.digest) {
+		image_reference_clear(&r);
+		return err_set(err, EINVAL, "\"%.200s\": a digest reference is not an image name",
+			       name);
+	}
+	fam = image_reference_familiar(&r);
+	image_reference_clear(&r);
+	if (!fam)
+		return err_errno(err, ENOMEM, "load");
+	return image_ref_normalize(fam, out, err);
+}
+
 static int desc_names(const struct image_descriptor *d, size_t i, char ***names, struct err **err)
 {
 	const char *n = image_descriptor_annotation(d, "io.containerd.image.name");
@@ -473,7 +500,7 @@ static int desc_names(const struct image_descriptor *d, size_t i, char ***names,
 	}
 	if (!n)
 		return 0;
-	if (image_ref_normalize(n, &norm, err) < 0)
+	if (familiar_tag(n, &norm, err) < 0)
 		return err_prefix(err, "index.json: manifests[%zu]", i);
 	*names = calloc(2, sizeof(char *));
 	if (!*names) {
@@ -596,7 +623,7 @@ static int docker_entry(struct loader *l, const struct image_save_entry *e, size
 			return err_errno(err, ENOMEM, "load");
 		names = nv;
 		names[n + 1] = NULL;
-		if (image_ref_normalize(*t, &names[n], err) < 0)
+		if (familiar_tag(*t, &names[n], err) < 0)
 			return err_prefix(err, "manifest.json[%zu]: RepoTags", idx);
 		n++;
 	}

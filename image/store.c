@@ -15,7 +15,10 @@
  *                               modekey is "squash", "shift-<host base>" or
  *                               "userns-<host ids of the uid map>"; with a
  *                               <diff hex>.json of extraction counts
- *   tmp/                        staging for loads and extractions
+ *   tmp/txn-<random>/           a transaction's staging directory: staged
+ *                               blobs ("s<N>") and extracted layer trees
+ *                               ("l<N>"), flocked by its owner for its life
+ *   tmp/ext-<random>/           likewise, for a layer extracted by resolve
  *
  * Invariants:
  *  - a name or a path under blobs/, images/ or layers/ exists only when
@@ -24,7 +27,11 @@
  *    names.json only after the records: a crash leaves at worst garbage
  *    that nothing names;
  *  - ids and digests from records are checked (64 lowercase hex) before
- *    they become file names.
+ *    they become file names;
+ *  - a staging directory is created and flocked under the shared store
+ *    lock and swept only under the exclusive one, and only when its flock
+ *    can be taken: what is swept belonged to a process that is gone (a
+ *    kill -9 of a load or a pull), never to one still working.
  */
 #include "image/image.h"
 
@@ -45,6 +52,7 @@
 #include "common/json.h"
 #include "common/userns.h"
 #include "image/internal.h"
+#include "image/reference.h"
 
 struct image_store {
 	char *root;
@@ -103,6 +111,8 @@ void image_store_close(struct image_store *s)
 	free(s);
 }
 
+static void sweep(struct image_store *s, bool legacy);
+
 static void store_closep(struct image_store **s)
 {
 	image_store_close(*s);
@@ -143,11 +153,29 @@ int image_store_open(const char *root, const struct image_idmode *mode, struct i
 		s->modedir = NULL;
 		return err_errno(err, ENOMEM, "image store");
 	}
+	/* Cheap when ROOT/tmp is empty, as it nearly always is. */
+	sweep(s, false);
 	*out = steal_ptr(s);
 	return 0;
 }
 
-static int store_lock(struct image_store *s, int op, struct err **err)
+int store_dirfd(const struct image_store *s, enum store_dir which)
+{
+	switch (which) {
+	case STORE_DIR_ROOT:
+		return s->rootfd;
+	case STORE_DIR_BLOBS:
+		return s->blobsfd;
+	case STORE_DIR_IMAGES:
+		return s->imagesfd;
+	case STORE_DIR_LAYERS:
+		return s->layersfd;
+	default:
+		return -EINVAL;
+	}
+}
+
+int store_lock_take(struct image_store *s, int op, struct err **err)
 {
 	_cleanup_close_ int fd =
 	    openat(s->rootfd, "store.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -232,9 +260,140 @@ static int remove_tree(struct image_store *s, int dirfd, const char *name, bool 
 	return r;
 }
 
-/* Extracts BLOB into a new temporary tree of the mode dir, named in TMP. */
-static int extract_layer(struct image_store *s, int blob, const char *diff_id, char tmp[64],
-			 char **info, uint64_t *size, struct err **err)
+/* ---- staging directories and the sweep ---- */
+
+/*
+ * A new private directory ROOT/tmp/<PREFIX><random>, returned as an fd
+ * that holds an exclusive flock on it until it is closed (by the kernel,
+ * if the process dies). It is made and locked under the shared store
+ * lock, which sweep() holds exclusively: no sweep can see it unlocked.
+ */
+static int staging_create(struct image_store *s, const char *prefix, char name[64],
+			  struct err **err)
+{
+	_cleanup_close_ int lock = -1, fd = -1;
+
+	if (random_name(prefix, name, 64, err) < 0)
+		return err_ret(*err);
+	lock = store_lock_take(s, LOCK_SH, err);
+	if (lock < 0)
+		return lock;
+	if (mkdirat(s->tmpfd, name, 0700) < 0)
+		return err_errno(err, errno, "image store: mkdir tmp/%s", name);
+	fd = openat(s->tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		unlinkat(s->tmpfd, name, AT_REMOVEDIR);
+		return err_errno(err, e, "image store: lock tmp/%s", name);
+	}
+	return steal_fd(fd);
+}
+
+static bool is_staging(const char *name)
+{
+	return !strncmp(name, "txn-", 4) || !strncmp(name, "ext-", 4);
+}
+
+/* A directory stream on a dup of DIRFD, from its start. */
+static DIR *dir_stream(int dirfd)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* The dup shares its offset with DIRFD. */
+	rewinddir(d);
+	return d;
+}
+
+/* Removes the staging directories in ROOT/tmp whose flock can be taken:
+ * their owner is gone. */
+static void sweep_tmp(struct image_store *s)
+{
+	_cleanup_closedir_ DIR *d = dir_stream(s->tmpfd);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_close_ int fd = -1;
+		struct err *e = NULL;
+
+		if (!is_staging(de->d_name))
+			continue;
+		fd = openat(s->tmpfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* alive (or not ours to judge) */
+		/* Layer trees in it may need the user namespace to go. */
+		remove_tree(s, s->tmpfd, de->d_name, true, &e);
+		err_free(&e);
+	}
+}
+
+/* Moats before the staging flock extracted layers in place, as
+ * layers/<mode>/.tmp-*: nothing can own them while the exclusive store
+ * lock is held (those moats extracted under the shared lock, or in a
+ * transaction of a process now gone). */
+static void sweep_legacy(struct image_store *s)
+{
+	_cleanup_closedir_ DIR *modes = dir_stream(s->layersfd);
+	struct dirent *m;
+
+	while (modes && (m = readdir(modes))) {
+		_cleanup_closedir_ DIR *d = NULL;
+		_cleanup_close_ int mfd = -1;
+		struct dirent *de;
+
+		if (m->d_name[0] == '.')
+			continue;
+		mfd =
+		    openat(s->layersfd, m->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		d = mfd >= 0 ? dir_stream(mfd) : NULL;
+		while (d && (de = readdir(d))) {
+			struct err *e = NULL;
+
+			if (strncmp(de->d_name, ".tmp-", 5))
+				continue;
+			remove_tree(s, mfd, de->d_name, !strcmp(m->d_name, s->modekey), &e);
+			err_free(&e);
+		}
+	}
+}
+
+/*
+ * What killed loads and pulls left behind (best effort). Skipped when
+ * anyone holds the store lock: the next command will do it. LEGACY also
+ * sweeps layers/ (a readdir per id mode), which only transactions pay.
+ */
+static void sweep(struct image_store *s, bool legacy)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_close_ int lock = -1;
+	struct err *e = NULL;
+	struct dirent *de;
+	bool any = legacy;
+
+	d = dir_stream(s->tmpfd);
+	while (d && !any && (de = readdir(d)))
+		any = is_staging(de->d_name);
+	if (!any)
+		return;
+	lock = store_lock_take(s, LOCK_EX | LOCK_NB, &e);
+	err_free(&e);
+	if (lock < 0)
+		return;
+	sweep_tmp(s);
+	if (legacy)
+		sweep_legacy(s);
+}
+
+/* ---- layer trees ---- */
+
+/* Extracts BLOB into the new tree NAME of DIRFD (a staging directory). */
+static int extract_layer(struct image_store *s, int blob, const char *diff_id, int dirfd,
+			 const char *name, char **info, uint64_t *size, struct err **err)
 {
 	_cleanup_close_ int dir = -1;
 	struct image_layer_stats st;
@@ -242,9 +401,7 @@ static int extract_layer(struct image_store *s, int blob, const char *diff_id, c
 	int r;
 
 	*info = NULL;
-	if (random_name(".tmp-", tmp, 64, err) < 0)
-		return err_ret(*err);
-	dir = subdir(s->modefd, tmp, err);
+	dir = subdir(dirfd, name, err);
 	if (dir < 0)
 		return dir;
 	r = image_layer_extract(blob, dir, &s->mode, diff_id, NULL, &st, err);
@@ -261,7 +418,7 @@ static int extract_layer(struct image_store *s, int blob, const char *diff_id, c
 	}
 	if (r < 0) {
 		struct err *ignored = NULL;
-		remove_tree(s, s->modefd, tmp, true, &ignored);
+		remove_tree(s, dirfd, name, true, &ignored);
 		err_free(&ignored);
 		return r;
 	}
@@ -271,11 +428,12 @@ static int extract_layer(struct image_store *s, int blob, const char *diff_id, c
 }
 
 /*
- * Renames the tree TMP to HEX, its counts first. Returns 1 when another
- * process published the same layer first (TMP is then removed).
+ * Renames the tree TMP of DIRFD to layers/<mode>/HEX, its counts first.
+ * Returns 1 when another process published the same layer first (TMP is
+ * then removed).
  */
-static int publish_layer(struct image_store *s, const char *tmp, const char *hex, const char *info,
-			 struct err **err)
+static int publish_layer(struct image_store *s, int dirfd, const char *tmp, const char *hex,
+			 const char *info, struct err **err)
 {
 	char name[80];
 	int r = 0;
@@ -283,7 +441,7 @@ static int publish_layer(struct image_store *s, const char *tmp, const char *hex
 	snprintf(name, sizeof(name), "%s.json", hex);
 	if (fs_write_atomic(s->modefd, name, info, strlen(info), 0600, err) < 0)
 		r = err_ret(*err);
-	if (r == 0 && renameat(s->modefd, tmp, s->modefd, hex) < 0) {
+	if (r == 0 && renameat(dirfd, tmp, s->modefd, hex) < 0) {
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			r = err_errno(err, errno, "layer %s: rename", hex);
 		else
@@ -291,9 +449,25 @@ static int publish_layer(struct image_store *s, const char *tmp, const char *hex
 	}
 	if (r != 0) {
 		struct err *ignored = NULL;
-		remove_tree(s, s->modefd, tmp, true, &ignored);
+		remove_tree(s, dirfd, tmp, true, &ignored);
 		err_free(&ignored);
 	}
+	return r;
+}
+
+int store_repo_digest_add(struct image_store *s, const char *id, const char *rd, struct err **err)
+{
+	_cleanup_close_ int lock = store_lock_take(s, LOCK_EX, err);
+	char *const rds[] = {(char *)rd, NULL};
+	struct store_rewrites rw = {0};
+	int r;
+
+	if (lock < 0)
+		return lock;
+	r = store_repo_digests_claim(s->imagesfd, id, rds, &rw, err);
+	if (r < 0)
+		store_rewrites_undo(s->imagesfd, &rw);
+	store_rewrites_clear(&rw);
 	return r;
 }
 
@@ -305,7 +479,7 @@ struct txn_image {
 };
 
 struct txn_layer {
-	char tmp[64]; /* temporary tree in layers/<modekey>/ */
+	char tmp[32]; /* its tree in the staging directory ("l<N>") */
 	char hex[65]; /* DiffID hex: its final name */
 	char *info;   /* extraction counts, written beside it */
 	bool published;
@@ -313,8 +487,8 @@ struct txn_layer {
 
 struct store_txn {
 	struct image_store *s;
-	char dirname[64];
-	int dirfd;
+	char dirname[64]; /* tmp/txn-<random> */
+	int dirfd;	  /* holds the staging flock */
 	unsigned seq;
 	struct image_kv *blobs; /* key: staged name, value: hex */
 	size_t n_blobs;
@@ -337,17 +511,15 @@ void store_txn_tmpname(struct store_txn *t, char name[32])
 
 int store_txn_begin(struct image_store *s, struct store_txn **out, struct err **err)
 {
-	struct store_txn *t = calloc(1, sizeof(*t));
+	struct store_txn *t;
 
+	*out = NULL;
+	sweep(s, true);
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return err_errno(err, ENOMEM, "image store");
 	t->s = s;
-	t->dirfd = -1;
-	if (random_name("txn-", t->dirname, sizeof(t->dirname), err) < 0) {
-		free(t);
-		return err_ret(*err);
-	}
-	t->dirfd = subdir(s->tmpfd, t->dirname, err);
+	t->dirfd = staging_create(s, "txn-", t->dirname, err);
 	if (t->dirfd < 0) {
 		free(t);
 		return err_ret(*err);
@@ -362,18 +534,15 @@ void store_txn_free(struct store_txn *t)
 
 	if (!t)
 		return;
+	/* Staged files and unpublished layer trees go with the directory,
+	 * whose lock is held until it is gone. */
+	remove_tree(t->s, t->s->tmpfd, t->dirname, true, &ignored);
+	err_free(&ignored);
 	if (t->dirfd >= 0)
 		close(t->dirfd);
-	fs_rm_rf_at(t->s->tmpfd, t->dirname, &ignored);
-	err_free(&ignored);
-	for (size_t i = 0; i < t->n_layers; i++) {
-		if (!t->layers[i].published && t->layers[i].tmp[0])
-			remove_tree(t->s, t->s->modefd, t->layers[i].tmp, true, &ignored);
-		err_free(&ignored);
+	for (size_t i = 0; i < t->n_layers; i++)
 		free(t->layers[i].info);
-	}
 	free(t->layers);
-	err_free(&ignored);
 	for (size_t i = 0; i < t->n_blobs; i++) {
 		free(t->blobs[i].key);
 		free(t->blobs[i].value);
@@ -457,7 +626,8 @@ int store_txn_add_layer(struct store_txn *t, const char *name, const char *diff_
 	t->layers = nl;
 	l = &nl[t->n_layers];
 	memset(l, 0, sizeof(*l));
-	if (extract_layer(t->s, fd, diff_id, l->tmp, &l->info, size, err) < 0)
+	snprintf(l->tmp, sizeof(l->tmp), "l%u", t->seq++);
+	if (extract_layer(t->s, fd, diff_id, t->dirfd, l->tmp, &l->info, size, err) < 0)
 		return err_ret(*err);
 	snprintf(l->hex, sizeof(l->hex), "%s", diff_id + 7);
 	t->n_layers++;
@@ -466,27 +636,6 @@ check:
 	if (strcmp(got, diff_id))
 		return err_set(err, EINVAL, "layer: DiffID mismatch: expected %s, content is %s",
 			       diff_id, got);
-	return 0;
-}
-
-static int copy_record(struct store_record *dst, const struct store_record *src, struct err **err)
-{
-	*dst = *src;
-	dst->layers = calloc(src->n_layers + 1, sizeof(*dst->layers));
-	if (!dst->layers)
-		return err_errno(err, ENOMEM, "record");
-	for (size_t i = 0; i < src->n_layers; i++) {
-		struct store_layer *d = &dst->layers[i];
-		const struct store_layer *l = &src->layers[i];
-		d->digest = strdup(l->digest);
-		d->media_type = strdup(l->media_type);
-		d->diff_id = strdup(l->diff_id);
-		d->size = l->size;
-		if (!d->digest || !d->media_type || !d->diff_id) {
-			dst->n_layers = i + 1;
-			return err_errno(err, ENOMEM, "record");
-		}
-	}
 	return 0;
 }
 
@@ -503,7 +652,7 @@ int store_txn_add_image(struct store_txn *t, const struct store_record *rec, cha
 	img = &ni[t->n_images];
 	memset(img, 0, sizeof(*img));
 	t->n_images++;
-	if (copy_record(&img->rec, rec, err) < 0)
+	if (store_record_copy(&img->rec, rec, err) < 0)
 		return err_ret(*err);
 	while (names && names[n])
 		n++;
@@ -523,6 +672,18 @@ static bool exists_at(int dirfd, const char *name)
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* Every blob REC names but the manifest (which an image may lack) is in
+ * blobs/. */
+static bool blobs_present(struct image_store *s, const struct store_record *rec)
+{
+	if (!exists_at(s->blobsfd, rec->id + 7))
+		return false;
+	for (size_t i = 0; i < rec->n_layers; i++)
+		if (!exists_at(s->blobsfd, rec->layers[i].digest + 7))
+			return false;
+	return true;
+}
+
 int store_txn_commit(struct store_txn *t, struct err **err)
 {
 	struct image_store *s = t->s;
@@ -530,6 +691,7 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 	_cleanup_free_ bool *added_blob = calloc(t->n_blobs + 1, sizeof(bool));
 	_cleanup_free_ bool *added_img = calloc(t->n_images + 1, sizeof(bool));
 	struct store_names nm = {0};
+	struct store_rewrites rw = {0};
 	char name[80];
 	int r = 0;
 
@@ -542,7 +704,7 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 		if (fd < 0 || fsync(fd) < 0)
 			return err_errno(err, errno, "commit: sync staged blob");
 	}
-	lock = store_lock(s, LOCK_EX, err);
+	lock = store_lock_take(s, LOCK_EX, err);
 	if (lock < 0)
 		return lock;
 	for (size_t i = 0; i < t->n_blobs; i++) {
@@ -559,7 +721,8 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 		goto rollback;
 	}
 	for (size_t i = 0; i < t->n_layers; i++) {
-		r = publish_layer(s, t->layers[i].tmp, t->layers[i].hex, t->layers[i].info, err);
+		r = publish_layer(s, t->dirfd, t->layers[i].tmp, t->layers[i].hex,
+				  t->layers[i].info, err);
 		if (r < 0)
 			goto rollback;
 		/* Published, or someone else's copy won: ours is gone. */
@@ -572,8 +735,18 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 		const char *hex = t->images[i].rec.id + 7;
 
 		snprintf(name, sizeof(name), "%s.json", hex);
+		/* An image already here keeps its record; only repo digests
+		 * are added to it, below. */
 		if (exists_at(s->imagesfd, name))
 			continue;
+		/* One that was there when the caller looked (a pull found it
+		 * up to date) and was removed since is not brought back
+		 * without its content. */
+		if (!blobs_present(s, &t->images[i].rec)) {
+			r = err_set(err, ENOENT, "commit: image %s: its blobs are gone",
+				    t->images[i].rec.id);
+			goto rollback;
+		}
 		if (store_record_encode(&t->images[i].rec, &txt, err) < 0 ||
 		    fs_write_atomic(s->imagesfd, name, txt, strlen(txt), 0600, err) < 0) {
 			r = err_prefix(err, "commit");
@@ -581,22 +754,33 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 		}
 		added_img[i] = true;
 	}
+	for (size_t i = 0; i < t->n_images; i++) {
+		r = store_repo_digests_claim(s->imagesfd, t->images[i].rec.id,
+					     t->images[i].rec.repo_digests, &rw, err);
+		if (r < 0) {
+			err_prefix(err, "commit");
+			goto rollback;
+		}
+	}
 	if (store_names_load(s->rootfd, &nm, err) < 0) {
 		r = err_ret(*err);
 		goto rollback;
 	}
 	for (size_t i = 0; i < t->n_images; i++)
 		for (char **n = t->images[i].names; n && *n; n++)
-			if ((r = store_names_set(&nm, *n, t->images[i].rec.id, err)) < 0)
+			if ((r = store_names_set_familiar(&nm, *n, t->images[i].rec.id, err)) < 0)
 				goto rollback;
 	r = store_names_save(s->rootfd, &nm, err);
 	if (r < 0)
 		goto rollback;
 	store_names_clear(&nm);
+	store_rewrites_clear(&rw);
 	t->committed = true;
 	return 0;
 rollback:
 	store_names_clear(&nm);
+	store_rewrites_undo(s->imagesfd, &rw);
+	store_rewrites_clear(&rw);
 	for (size_t i = 0; i < t->n_images; i++) {
 		if (added_img[i]) {
 			snprintf(name, sizeof(name), "%s.json", t->images[i].rec.id + 7);
@@ -619,141 +803,11 @@ rollback:
 	return r;
 }
 
-/* ---- lookup ---- */
-
-static bool is_hex_prefix(const char *r)
-{
-	size_t n = strlen(r);
-
-	if (n < 4 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((r[i] >= '0' && r[i] <= '9') || (r[i] >= 'a' && r[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* The ids of all records (hex), from images/. */
-static int list_ids(struct image_store *s, char ***out, size_t *n, struct err **err)
-{
-	_cleanup_strv_ char **v = NULL;
-	_cleanup_closedir_ DIR *d = NULL;
-	size_t cnt = 0, cap = 0;
-	struct dirent *de;
-	int fd = fcntl(s->imagesfd, F_DUPFD_CLOEXEC, 3);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return err_errno(err, errno, "image store: list");
-	}
-	rewinddir(d);
-	v = calloc(1, sizeof(char *));
-	if (!v)
-		return err_errno(err, ENOMEM, "list");
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		char hex[65];
-
-		if (l != 64 + 5 || strcmp(de->d_name + 64, ".json"))
-			continue;
-		memcpy(hex, de->d_name, 64);
-		hex[64] = 0;
-		if (!digest_hex_valid(hex))
-			continue;
-		if (cnt + 1 >= cap) {
-			char **nv;
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, (cap + 1) * sizeof(char *));
-			if (!nv)
-				return err_errno(err, ENOMEM, "list");
-			v = nv;
-		}
-		v[cnt] = strdup(hex);
-		if (!v[cnt])
-			return err_errno(err, ENOMEM, "list");
-		v[++cnt] = NULL;
-	}
-	*out = steal_ptr(v);
-	*n = cnt;
-	return 0;
-}
-
-/*
- * REF -> id, in Docker's order: a name (normalised, then the docker.io
- * and localhost spellings of a short name), a full id, a unique prefix.
- * *NAME is set to the name matched, if any.
- */
-static int lookup(struct image_store *s, const struct store_names *nm, const char *ref, char **id,
-		  char **name, struct err **err)
-{
-	_cleanup_free_ char *norm = NULL;
-	_cleanup_strv_ char **ids = NULL;
-	struct err *e2 = NULL;
-	const char *hit = NULL;
-	size_t n = 0;
-
-	*id = NULL;
-	if (name)
-		*name = NULL;
-	if (image_ref_normalize(ref, &norm, &e2) == 0) {
-		/* Short names also match what docker.io or localhost images
-		 * were stored as ("busybox" -> "docker.io/library/busybox"). */
-		const char *slash = strchr(norm, '/');
-		bool host = slash && (memchr(norm, '.', (size_t)(slash - norm)) ||
-				      memchr(norm, ':', (size_t)(slash - norm)) ||
-				      !strncmp(norm, "localhost/", 10));
-		const char *forms[4];
-		size_t nf = 0;
-
-		forms[nf++] = "";
-		if (!slash) {
-			forms[nf++] = "docker.io/library/";
-			forms[nf++] = "localhost/";
-		} else if (!host) {
-			forms[nf++] = "docker.io/";
-		}
-		for (size_t i = 0; i < nf && !hit; i++) {
-			_cleanup_free_ char *f = NULL;
-			if (asprintf(&f, "%s%s", forms[i], norm) < 0) {
-				err_free(&e2);
-				return err_errno(err, ENOMEM, "lookup");
-			}
-			hit = store_names_get(nm, f);
-			if (hit && name)
-				*name = steal_ptr(f);
-		}
-	}
-	err_free(&e2);
-	if (hit) {
-		*id = strdup(hit);
-		return *id ? 0 : err_errno(err, ENOMEM, "lookup");
-	}
-	if (!strncmp(ref, "sha256:", 7))
-		ref += 7;
-	if (is_hex_prefix(ref)) {
-		if (list_ids(s, &ids, &n, err) < 0)
-			return err_ret(*err);
-		for (size_t i = 0; i < n; i++) {
-			if (strncmp(ids[i], ref, strlen(ref)))
-				continue;
-			if (hit)
-				return err_set(err, EINVAL, "image id prefix \"%s\" is ambiguous",
-					       ref);
-			hit = ids[i];
-		}
-		if (hit) {
-			if (asprintf(id, "sha256:%s", hit) < 0)
-				return err_errno(err, ENOMEM, "lookup");
-			return 0;
-		}
-	}
-	return err_set(err, ENOENT, "no such image: %s", ref);
-}
+/* ---- lookup and listing ---- */
 
 int image_store_lookup(struct image_store *s, const char *ref, char **id, struct err **err)
 {
-	_cleanup_close_ int lock = store_lock(s, LOCK_SH, err);
+	_cleanup_close_ int lock = store_lock_take(s, LOCK_SH, err);
 	struct store_names nm;
 	int r;
 
@@ -761,7 +815,7 @@ int image_store_lookup(struct image_store *s, const char *ref, char **id, struct
 		return lock;
 	if (store_names_load(s->rootfd, &nm, err) < 0)
 		return err_ret(*err);
-	r = lookup(s, &nm, ref, id, NULL, err);
+	r = store_lookup(s->imagesfd, &nm, ref, id, NULL, err);
 	store_names_clear(&nm);
 	return r;
 }
@@ -786,12 +840,29 @@ static int names_of(const struct store_names *nm, const char *id, char ***out, s
 	return 0;
 }
 
+/* A copy of the NULL-terminated V (an empty one for NULL). */
+static int strv_copy(char *const *v, char ***out, struct err **err)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	*out = calloc(n + 1, sizeof(char *));
+	if (!*out)
+		return err_errno(err, ENOMEM, "image");
+	for (size_t i = 0; i < n; i++)
+		if (!((*out)[i] = strdup(v[i])))
+			return err_errno(err, ENOMEM, "image");
+	return 0;
+}
+
 void image_free(struct image *img)
 {
 	if (!img)
 		return;
 	free(img->id);
 	strvfree(img->names);
+	strvfree(img->repo_digests);
 	image_config_free(img->config);
 	for (size_t i = 0; i < img->n_layers; i++)
 		free(img->layer_dirs[i]);
@@ -806,7 +877,7 @@ static void image_freep(struct image **i)
 
 int image_store_list(struct image_store *s, struct image ***out, size_t *n, struct err **err)
 {
-	_cleanup_close_ int lock = store_lock(s, LOCK_SH, err);
+	_cleanup_close_ int lock = store_lock_take(s, LOCK_SH, err);
 	_cleanup_strv_ char **ids = NULL;
 	struct image **v = NULL;
 	struct store_names nm;
@@ -819,7 +890,7 @@ int image_store_list(struct image_store *s, struct image ***out, size_t *n, stru
 		return lock;
 	if (store_names_load(s->rootfd, &nm, err) < 0)
 		return err_ret(*err);
-	if (list_ids(s, &ids, &cnt, err) < 0) {
+	if (store_record_ids(s->imagesfd, &ids, &cnt, err) < 0) {
 		store_names_clear(&nm);
 		return err_ret(*err);
 	}
@@ -843,11 +914,12 @@ int image_store_list(struct image_store *s, struct image ***out, size_t *n, stru
 			img->created = rec.created;
 			img->size = rec.size;
 		}
-		store_record_clear(&rec);
-		if (!img || !img->id || names_of(&nm, img->id, &img->names, err) < 0) {
+		if (!img || !img->id || names_of(&nm, img->id, &img->names, err) < 0 ||
+		    strv_copy(rec.repo_digests, &img->repo_digests, err) < 0)
 			r = err_errno(err, ENOMEM, "list");
+		store_record_clear(&rec);
+		if (r < 0)
 			break;
-		}
 	}
 	store_names_clear(&nm);
 	if (r < 0) {
@@ -899,12 +971,15 @@ static int read_info(struct image_store *s, const char *hex, struct image *img)
 	return 0;
 }
 
-/* Makes layers/<modekey>/<diff hex> exist, extracting it if needed. */
+/* Makes layers/<modekey>/<diff hex> exist, extracting it if needed (in a
+ * staging directory of its own, so a kill leaves only what the sweep
+ * removes). Called under the shared lock. */
 static int ensure_layer(struct image_store *s, const struct store_layer *l, struct err **err)
 {
-	_cleanup_close_ int blob = -1;
+	_cleanup_close_ int blob = -1, stage = -1;
 	_cleanup_free_ char *info = NULL;
-	char tmp[64];
+	struct err *ignored = NULL;
+	char dir[64];
 	struct stat sb;
 	int r;
 
@@ -914,9 +989,14 @@ static int ensure_layer(struct image_store *s, const struct store_layer *l, stru
 	blob = openat(s->blobsfd, l->digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (blob < 0)
 		return err_errno(err, errno, "layer %s: blob %s", l->diff_id, l->digest);
-	r = extract_layer(s, blob, l->diff_id, tmp, &info, NULL, err);
+	stage = staging_create(s, "ext-", dir, err);
+	if (stage < 0)
+		return err_prefix(err, "layer %s", l->diff_id);
+	r = extract_layer(s, blob, l->diff_id, stage, "l", &info, NULL, err);
 	if (r == 0)
-		r = publish_layer(s, tmp, l->diff_id + 7, info, err);
+		r = publish_layer(s, stage, "l", l->diff_id + 7, info, err);
+	remove_tree(s, s->tmpfd, dir, true, &ignored);
+	err_free(&ignored);
 	if (r < 0)
 		return err_prefix(err, "layer %s", l->diff_id);
 	return 0;
@@ -948,7 +1028,7 @@ int image_store_resolve(struct image_store *s, const char *ref, struct image **o
 			struct err **err)
 {
 	__attribute__((cleanup(image_freep))) struct image *img = NULL;
-	_cleanup_close_ int lock = store_lock(s, LOCK_SH, err);
+	_cleanup_close_ int lock = store_lock_take(s, LOCK_SH, err);
 	_cleanup_free_ char *id = NULL;
 	struct store_record rec = {0};
 	struct store_names nm;
@@ -959,7 +1039,7 @@ int image_store_resolve(struct image_store *s, const char *ref, struct image **o
 		return lock;
 	if (store_names_load(s->rootfd, &nm, err) < 0)
 		return err_ret(*err);
-	r = lookup(s, &nm, ref, &id, NULL, err);
+	r = store_lookup(s->imagesfd, &nm, ref, &id, NULL, err);
 	if (r == 0) {
 		img = calloc(1, sizeof(*img));
 		if (!img)
@@ -976,7 +1056,9 @@ int image_store_resolve(struct image_store *s, const char *ref, struct image **o
 		return err_ret(*err);
 	img->created = rec.created;
 	img->size = rec.size;
-	r = load_config(s, &rec, &img->config, err);
+	r = strv_copy(rec.repo_digests, &img->repo_digests, err);
+	if (r == 0)
+		r = load_config(s, &rec, &img->config, err);
 	if (r == 0) {
 		img->layer_dirs = calloc(rec.n_layers + 1, sizeof(char *));
 		if (!img->layer_dirs)
@@ -1032,7 +1114,7 @@ static int delete_image(struct image_store *s, const char *id, struct err **err)
 		store_record_clear(&gone);
 		return err_errno(err, errno, "delete %s", id);
 	}
-	r = list_ids(s, &ids, &n, err);
+	r = store_record_ids(s->imagesfd, &ids, &n, err);
 	if (r == 0) {
 		recs = calloc(n + 1, sizeof(*recs));
 		if (!recs)
@@ -1122,9 +1204,11 @@ static int strv_push(char ***v, const char *s, struct err **err)
 int image_store_remove_report(struct image_store *s, const char *ref, bool force, char ***untagged,
 			      char ***deleted, struct err **err)
 {
-	_cleanup_close_ int lock = store_lock(s, LOCK_EX, err);
-	_cleanup_free_ char *id = NULL, *name = NULL;
+	_cleanup_close_ int lock = store_lock_take(s, LOCK_EX, err);
+	_cleanup_free_ char *id = NULL, *matched = NULL;
+	struct store_record rec = {0};
 	struct store_names nm;
+	bool have_rec = false, changed = false;
 	size_t left = 0;
 	int r;
 
@@ -1136,21 +1220,29 @@ int image_store_remove_report(struct image_store *s, const char *ref, bool force
 		return lock;
 	if (store_names_load(s->rootfd, &nm, err) < 0)
 		return err_ret(*err);
-	r = lookup(s, &nm, ref, &id, &name, err);
+	r = store_lookup(s->imagesfd, &nm, ref, &id, &matched, err);
 	if (r < 0)
 		goto out;
+	{
+		/* Unreadable, it has no repo digests to untag; delete_image
+		 * says what is wrong with it. */
+		struct err *e = NULL;
+		have_rec = store_record_load(s->imagesfd, id + 7, &rec, &e) == 0;
+		err_free(&e);
+	}
 	for (size_t i = 0; i < nm.n; i++)
 		left += !strcmp(nm.kv[i].value, id);
-	if (!name && left > 1 && !force) {
+	if (!matched && left > 1 && !force) {
 		r = err_set(err, EBUSY,
 			    "conflict: unable to delete %.12s (must be forced) - image is "
 			    "referenced in multiple repositories",
 			    id + 7);
 		goto out;
 	}
-	/* By name: that name goes. By id: every name goes. */
-	for (size_t i = 0; i < nm.n;) {
-		if (strcmp(nm.kv[i].value, id) || (name && strcmp(nm.kv[i].key, name))) {
+	/* By name: that name goes. By id: every name goes. By repo digest:
+	 * no name. */
+	for (size_t i = 0; i < nm.n && !(matched && strchr(matched, '@'));) {
+		if (strcmp(nm.kv[i].value, id) || (matched && strcmp(nm.kv[i].key, matched))) {
 			i++;
 			continue;
 		}
@@ -1159,13 +1251,24 @@ int image_store_remove_report(struct image_store *s, const char *ref, bool force
 		store_names_del(&nm, i);
 		left--;
 	}
-	r = store_names_save(s->rootfd, &nm, err);
-	if (r < 0 || left > 0)
+	r = store_untag_repo_digests(&rec, &nm, id, matched, untagged, &changed, err);
+	if (r < 0)
 		goto out;
-	r = delete_image(s, id, err);
+	if (left > 0 || (rec.repo_digests && rec.repo_digests[0])) {
+		/* The image stays: its record first, then its names. */
+		if (have_rec && changed)
+			r = store_record_rewrite(s->imagesfd, &rec, NULL, err);
+		if (r == 0)
+			r = store_names_save(s->rootfd, &nm, err);
+		goto out;
+	}
+	r = store_names_save(s->rootfd, &nm, err);
+	if (r == 0)
+		r = delete_image(s, id, err);
 	if (r == 0)
 		r = strv_push(deleted, id, err);
 out:
+	store_record_clear(&rec);
 	store_names_clear(&nm);
 	return r;
 }

@@ -28,6 +28,8 @@ MKIMAGE=$MOAT_REPO/tests/lib/mkimage.py
 MOAT_TEST_IDENTITY=${MOAT_TEST_IDENTITY:-root}
 MOAT_TEST_USER=${MOAT_TEST_USER:-moattest}
 MOAT_TEST_USER2=${MOAT_TEST_USER2:-moattest2}
+MOAT_ENV_EXTRA=${MOAT_ENV_EXTRA:-}
+MOAT_WRAP=${MOAT_WRAP:-}
 IMG=probe
 
 # The contract's numbers.
@@ -47,6 +49,8 @@ user_uid() { id -u "$1"; }
 user_home() { getent passwd "$1" | cut -d: -f6; }
 
 # moat_as_user USER STATE ARGS...: moat as USER with state under STATE.
+# MOAT_ENV_EXTRA ("K=V ...") adds environment, MOAT_WRAP ("timeout 60")
+# a command in front of moat (both split on spaces).
 moat_as_user() {
 	local user=$1 state=$2
 	shift 2
@@ -56,7 +60,11 @@ moat_as_user() {
 			${MOAT_AUDIT_FAIL_OPEN:+MOAT_AUDIT_FAIL_OPEN="$MOAT_AUDIT_FAIL_OPEN"} \
 			${MOAT_AUDIT_KEY:+MOAT_AUDIT_KEY="$MOAT_AUDIT_KEY"} \
 			${MOAT_OVERLAY:+MOAT_OVERLAY="$MOAT_OVERLAY"} \
-			${MOAT_NO_OPENAT2:+MOAT_NO_OPENAT2="$MOAT_NO_OPENAT2"} "$MOAT" "$@"
+			${MOAT_NO_OPENAT2:+MOAT_NO_OPENAT2="$MOAT_NO_OPENAT2"} \
+			${DOCKER_CONFIG:+DOCKER_CONFIG="$DOCKER_CONFIG"} \
+			${MOAT_REGISTRIES_CONF:+MOAT_REGISTRIES_CONF="$MOAT_REGISTRIES_CONF"} \
+			${MOAT_REGISTRY_TIMEOUT:+MOAT_REGISTRY_TIMEOUT="$MOAT_REGISTRY_TIMEOUT"} \
+			$MOAT_ENV_EXTRA $MOAT_WRAP "$MOAT" "$@"
 	else
 		runuser -u "$user" -- env -i \
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
@@ -69,7 +77,10 @@ moat_as_user() {
 			MOAT_AUDIT_LOG="${MOAT_AUDIT_LOG_OVERRIDE:-$state/audit/audit.log}" \
 			${MOAT_AUDIT_FAIL_OPEN:+MOAT_AUDIT_FAIL_OPEN="$MOAT_AUDIT_FAIL_OPEN"} \
 			${MOAT_AUDIT_KEY:+MOAT_AUDIT_KEY="$MOAT_AUDIT_KEY"} \
-			"$MOAT" "$@"
+			${DOCKER_CONFIG:+DOCKER_CONFIG="$DOCKER_CONFIG"} \
+			${MOAT_REGISTRIES_CONF:+MOAT_REGISTRIES_CONF="$MOAT_REGISTRIES_CONF"} \
+			${MOAT_REGISTRY_TIMEOUT:+MOAT_REGISTRY_TIMEOUT="$MOAT_REGISTRY_TIMEOUT"} \
+			$MOAT_ENV_EXTRA $MOAT_WRAP "$MOAT" "$@"
 	fi
 }
 

@@ -1,6 +1,8 @@
 /*
  * tests/unit/test_image.c - image/: config and manifest decoding, layer
- * extraction against crafted hostile tars, and the store round trip.
+ * extraction against crafted hostile tars, the store round trip, image
+ * records and their repo digests, and the sweep of what killed
+ * transactions leave behind.
  *
  * Layers are built here with libarchive's write API into a memfd and
  * extracted in SQUASH mode into a mkdtemp() root; every attack test also
@@ -17,9 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -307,6 +312,128 @@ static void test_ref_normalize(void **state)
 		assert_true(image_ref_normalize(bad[i], &n, &err) < 0);
 		err_free(&err);
 	}
+}
+
+/* ---- records and repo digests (pure) ---- */
+
+#define HEX1 "1111111111111111111111111111111111111111111111111111111111111111"
+
+static int decode_rec(const char *repo_digests, struct store_record *r)
+{
+	char buf[32768];
+	struct err *err = NULL;
+	int ret;
+
+	snprintf(buf, sizeof(buf),
+		 "{\"id\":\"" D1 "\",\"manifest\":\"" D2 "\",\"created\":1,\"size\":2,"
+		 "\"layers\":[{\"digest\":\"" D2 "\",\"media_type\":\"x\",\"diff_id\":\"" D1
+		 "\",\"size\":3}]%s%s}",
+		 repo_digests ? ",\"repo_digests\":" : "", repo_digests ? repo_digests : "");
+	ret = store_record_decode(buf, strlen(buf), HEX1, "t.json", r, &err);
+	if (ret < 0)
+		print_message("  (%s)\n", err->msg);
+	err_free(&err);
+	return ret;
+}
+
+static void test_repo_digest_make(void **state)
+{
+	static const char *const in[][2] = {
+	    {"busybox:1.36", D1},
+	    {"docker.io/library/busybox@" D2, NULL},
+	    {"index.docker.io/library/busybox:latest@" D2, NULL},
+	    {"ns/app", D1},
+	    {"localhost:5000/ns/app:v1", D1},
+	};
+	static const char *const out[] = {"busybox@" D1, "busybox@" D2, "busybox@" D2, "ns/app@" D1,
+					  "localhost:5000/ns/app@" D1};
+	static const char *const bad[][2] = {
+	    {"x:1", NULL}, {"UPPER", D1}, {"x", "sha256:abc"}, {"", D1}, {"x@sha256:00", NULL}};
+	struct err *err = NULL;
+	char *rd = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		assert_int_equal(store_repo_digest_make(in[i][0], in[i][1], &rd, &err), 0);
+		assert_string_equal(rd, out[i]);
+		free(rd);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(store_repo_digest_make(bad[i][0], bad[i][1], &rd, &err) < 0);
+		assert_null(rd);
+		err_free(&err);
+	}
+}
+
+static void test_record_repo_digests(void **state)
+{
+	struct store_record r, back;
+	struct err *err = NULL;
+	char *txt = NULL, big[32768];
+	size_t o;
+
+	/* A record from before repo digests: none, and it encodes without. */
+	assert_int_equal(decode_rec(NULL, &r), 0);
+	assert_true(!r.repo_digests || !r.repo_digests[0]);
+	assert_int_equal(store_record_encode(&r, &txt, &err), 0);
+	assert_null(strstr(txt, "repo_digests"));
+	free(txt);
+
+	/* Added, kept once, encoded and decoded back. */
+	assert_int_equal(store_record_add_repo_digest(&r, "x@" D2, &err), 1);
+	assert_int_equal(store_record_add_repo_digest(&r, "x@" D2, &err), 0);
+	assert_int_equal(store_record_add_repo_digest(&r, "localhost:5000/y@" D1, &err), 1);
+	assert_true(store_record_add_repo_digest(&r, "docker.io/library/x@" D1, &err) < 0);
+	err_free(&err);
+	assert_true(store_record_add_repo_digest(&r, "x:1@" D1, &err) < 0);
+	err_free(&err);
+	assert_int_equal(store_record_encode(&r, &txt, &err), 0);
+	assert_int_equal(store_record_decode(txt, strlen(txt), HEX1, "t.json", &back, &err), 0);
+	free(txt);
+	assert_string_equal(back.repo_digests[0], "x@" D2);
+	assert_string_equal(back.repo_digests[1], "localhost:5000/y@" D1);
+	assert_null(back.repo_digests[2]);
+	assert_true(store_record_has_repo_digest(&back, "x@" D2));
+	assert_int_equal(store_record_del_repo_digest(&back, "x@" D2), 1);
+	assert_int_equal(store_record_del_repo_digest(&back, "x@" D2), 0);
+	assert_string_equal(back.repo_digests[0], "localhost:5000/y@" D1);
+	assert_null(back.repo_digests[1]);
+	store_record_clear(&back);
+
+	/* Full: the oldest go (the two above, r0..r4), the record stays
+	 * decodable. */
+	for (unsigned i = 0; i < STORE_REPO_DIGESTS_MAX + 5; i++) {
+		char rd[128];
+		snprintf(rd, sizeof(rd), "r%u@" D1, i);
+		assert_true(store_record_add_repo_digest(&r, rd, &err) >= 0);
+	}
+	assert_string_equal(r.repo_digests[0], "r5@" D1);
+	assert_string_equal(r.repo_digests[STORE_REPO_DIGESTS_MAX - 1], "r260@" D1);
+	assert_null(r.repo_digests[STORE_REPO_DIGESTS_MAX]);
+	assert_int_equal(store_record_encode(&r, &txt, &err), 0);
+	assert_int_equal(store_record_decode(txt, strlen(txt), HEX1, "t.json", &back, &err), 0);
+	free(txt);
+	store_record_clear(&back);
+	store_record_clear(&r);
+
+	/* Strict: what a moat never writes is refused. */
+	assert_int_equal(decode_rec("[]", &r), 0);
+	store_record_clear(&r);
+	assert_int_equal(decode_rec("null", &r), 0);
+	store_record_clear(&r);
+	assert_true(decode_rec("\"x@" D1 "\"", &r) < 0);
+	assert_true(decode_rec("[1]", &r) < 0);
+	assert_true(decode_rec("[\"x\"]", &r) < 0);
+	assert_true(decode_rec("[\"x@sha256:abc\"]", &r) < 0);
+	assert_true(decode_rec("[\"docker.io/library/x@" D1 "\"]", &r) < 0);
+	assert_true(decode_rec("[\"x:1@" D1 "\"]", &r) < 0);
+	assert_true(decode_rec("[\"X@" D1 "\"]", &r) < 0);
+	assert_true(decode_rec("[\"x@" D1 "\",\"x@" D1 "\"]", &r) < 0);
+	o = (size_t)snprintf(big, sizeof(big), "[");
+	for (unsigned i = 0; i <= STORE_REPO_DIGESTS_MAX; i++)
+		o +=
+		    (size_t)snprintf(big + o, sizeof(big) - o, "%s\"r%u@" D1 "\"", i ? "," : "", i);
+	snprintf(big + o, sizeof(big) - o, "]");
+	assert_true(decode_rec(big, &r) < 0);
 }
 
 /* ---- layers ---- */
@@ -793,6 +920,308 @@ static void test_store_demo(void **state)
 	image_store_close(s);
 }
 
+/* The entries of DIR (a directory under the fixture root), sorted, joined
+ * by spaces; "" when empty. */
+static char *entries(const char *dir)
+{
+	struct dirent **v = NULL;
+	char *out = calloc(1, 4096);
+	int n = scandir(dir, &v, NULL, alphasort);
+
+	assert_non_null(out);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(v[i]->d_name, ".") && strcmp(v[i]->d_name, ".."))
+			snprintf(out + strlen(out), 4096 - strlen(out), "%s%s", *out ? " " : "",
+				 v[i]->d_name);
+		free(v[i]);
+	}
+	free(v);
+	return out;
+}
+
+/* In a child: a transaction with a staged blob and an extracted layer,
+ * then a byte on READY and, unless DIE, a wait to be killed. */
+static void txn_child(const char *root, int ready, bool die)
+{
+	const struct ent ents[] = {{.name = "f", .type = AE_IFREG, .mode = 0644, .data = "x"},
+				   {.name = "d", .type = AE_IFDIR, .mode = 0755}};
+	struct image_store *s = NULL;
+	struct store_txn *t = NULL;
+	struct err *err = NULL;
+	char name[32], hex[65], diff[80];
+	uint64_t size;
+	int fd = make_tar(ents, ARRAY_SIZE(ents), false, hex), out;
+	char buf[4096];
+	ssize_t n;
+
+	snprintf(diff, sizeof(diff), "sha256:%s", hex);
+	if (image_store_open(root, &squash, &s, &err) < 0 || store_txn_begin(s, &t, &err) < 0)
+		_exit(2);
+	store_txn_tmpname(t, name);
+	out = openat(store_txn_dirfd(t), name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			_exit(3);
+	close(out);
+	if (store_txn_add_layer(t, name, diff, &size, &err) < 0)
+		_exit(4);
+	if (write(ready, "r", 1) != 1)
+		_exit(5);
+	if (die)
+		_exit(0); /* as after kill -9: nothing freed, the kernel drops the flock */
+	for (;;)
+		pause();
+}
+
+static void test_store_sweep(void **state)
+{
+	struct fixture *f = *state;
+	struct image_store *s = NULL;
+	struct store_txn *t1 = NULL, *t2 = NULL;
+	struct err *err = NULL;
+	char root[128], tmp[160], mode[160], legacy[200], *dead = NULL, *e = NULL;
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	snprintf(root, sizeof(root), "%s/store", f->root);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", root);
+	snprintf(mode, sizeof(mode), "%s/layers/squash", root);
+	assert_int_equal(image_store_open(root, &squash, &s, &err), 0);
+	/* What an older moat left: a layer tree extracted in place. */
+	snprintf(legacy, sizeof(legacy), "%s/.tmp-0123456789abcdef", mode);
+	assert_int_equal(mkdir(legacy, 0700), 0);
+	strcat(legacy, "/sub");
+	assert_int_equal(mkdir(legacy, 0555), 0);
+
+	/* A live transaction of another process is left alone... */
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		txn_child(root, p[1], false);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	dead = entries(tmp);
+	assert_int_equal(strncmp(dead, "txn-", 4), 0);
+	assert_null(strchr(dead, ' '));
+	assert_int_equal(store_txn_begin(s, &t1, &err), 0);
+	e = entries(tmp);
+	assert_non_null(strstr(e, dead));
+	assert_non_null(strchr(e, ' '));
+	free(e);
+	/* ... its staged blob and layer tree still there. */
+	snprintf(legacy, sizeof(legacy), "%s/%s", tmp, dead);
+	e = entries(legacy);
+	assert_string_equal(e, "l1 s0");
+	free(e);
+	/* The legacy tree went (the exclusive lock proves no owner). */
+	e = entries(mode);
+	assert_string_equal(e, "");
+	free(e);
+
+	/* ... until it is killed: then the next transaction removes it. */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(store_txn_begin(s, &t2, &err), 0);
+	e = entries(tmp);
+	assert_null(strstr(e, dead));
+	assert_non_null(strchr(e, ' ')); /* t1 and t2 */
+	free(e);
+	free(dead);
+	store_txn_free(t2);
+	store_txn_free(t1);
+	e = entries(tmp);
+	assert_string_equal(e, "");
+	free(e);
+
+	/* A process that died with a transaction open: image_store_open
+	 * sweeps too (no transaction needed). */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		txn_child(root, p[1], true);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	e = entries(tmp);
+	assert_string_not_equal(e, "");
+	free(e);
+	image_store_close(s);
+	assert_int_equal(image_store_open(root, &squash, &s, &err), 0);
+	e = entries(tmp);
+	assert_string_equal(e, "");
+	free(e);
+	/* Nothing was ever published: no layer tree, no record. */
+	e = entries(mode);
+	assert_string_equal(e, "");
+	free(e);
+	image_store_close(s);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Image ID's repo digests as one string ("" for none). */
+static char *digests_of(struct image_store *s, const char *ref)
+{
+	struct image *img = NULL;
+	struct err *err = NULL;
+	char *out = calloc(1, 4096);
+
+	assert_non_null(out);
+	assert_int_equal(image_store_resolve(s, ref, &img, &err), 0);
+	assert_non_null(img->repo_digests);
+	for (char **d = img->repo_digests; *d; d++)
+		snprintf(out + strlen(out), 4096 - strlen(out), "%s%s", *out ? " " : "", *d);
+	image_free(img);
+	return out;
+}
+
+static void assert_strv(char **v, const char *const *want)
+{
+	size_t i = 0;
+
+	for (; want[i]; i++) {
+		assert_non_null(v);
+		assert_non_null(v[i]);
+		assert_string_equal(v[i], want[i]);
+	}
+	assert_true(!v || !v[i]);
+}
+
+static void test_store_repo_digests(void **state)
+{
+	struct fixture *f = *state;
+	struct image_store *s = NULL;
+	struct store_txn *t = NULL;
+	struct store_record rec;
+	struct image **list = NULL;
+	struct err *err = NULL;
+	char **untagged = NULL, **deleted = NULL, *id = NULL, *two = NULL, *got = NULL, *d;
+	char root[128], add[200], file[160];
+	size_t n = 0;
+	int fd;
+
+	if (access("/bin/busybox", X_OK) < 0)
+		skip();
+	snprintf(root, sizeof(root), "%s/store", f->root);
+	snprintf(file, sizeof(file), "%s/extra", f->root);
+	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0 && write(fd, "2\n", 2) == 2);
+	close(fd);
+	snprintf(add, sizeof(add), "%s:/extra", file);
+	assert_int_equal(image_store_open(root, &squash, &s, &err), 0);
+	assert_int_equal(image_demo_create(s, NULL, NULL, NULL, &err), 0);
+	assert_int_equal(image_demo_create(s, "other:1", NULL, NULL, &err), 0);
+	assert_int_equal(image_demo_create(s, "two:1", NULL, (char *[]){add, NULL}, &err), 0);
+	assert_int_equal(image_store_lookup(s, "demo", &id, &err), 0);
+	assert_int_equal(image_store_lookup(s, "two:1", &two, &err), 0);
+	assert_string_not_equal(id, two);
+
+	/* A record from before repo digests has none. */
+	d = digests_of(s, "demo");
+	assert_string_equal(d, "");
+	free(d);
+
+	/* NAME@DIGEST finds the image in any spelling of NAME. */
+	assert_int_equal(store_repo_digest_add(s, id, "demo@" D1, &err), 0);
+	assert_int_equal(store_repo_digest_add(s, id, "demo@" D1, &err), 0);
+	assert_true(store_repo_digest_add(s, id, "docker.io/library/demo@" D1, &err) < 0);
+	err_free(&err);
+	static const char *const refs[] = {"demo@" D1, "docker.io/library/demo@" D1,
+					   "demo:latest@" D1, "index.docker.io/library/demo@" D1};
+	for (size_t i = 0; i < ARRAY_SIZE(refs); i++) {
+		assert_int_equal(image_store_lookup(s, refs[i], &got, &err), 0);
+		assert_string_equal(got, id);
+		free(got);
+	}
+	assert_int_equal(image_store_lookup(s, "demo@" D2, &got, &err), -ENOENT);
+	err_free(&err);
+	assert_int_equal(image_store_lookup(s, "other@" D1, &got, &err), -ENOENT);
+	err_free(&err);
+	d = digests_of(s, "demo@" D1);
+	assert_string_equal(d, "demo@" D1);
+	free(d);
+	assert_int_equal(image_store_list(s, &list, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(list[i]->id, id))
+			assert_strv(list[i]->repo_digests, (const char *const[]){"demo@" D1, NULL});
+		else
+			assert_strv(list[i]->repo_digests, (const char *const[]){NULL});
+		image_free(list[i]);
+	}
+	free(list);
+
+	/* A repo digest names one image: given to another, it moves. */
+	assert_int_equal(store_repo_digest_add(s, two, "demo@" D1, &err), 0);
+	assert_int_equal(image_store_lookup(s, "demo@" D1, &got, &err), 0);
+	assert_string_equal(got, two);
+	free(got);
+	d = digests_of(s, "demo");
+	assert_string_equal(d, "");
+	free(d);
+
+	/* A transaction with an image already stored adds its repo digest
+	 * to the record it keeps (a pull of what is there). */
+	assert_int_equal(store_record_load(store_dirfd(s, STORE_DIR_IMAGES), id + 7, &rec, &err),
+			 0);
+	assert_int_equal(store_record_add_repo_digest(&rec, "other@" D2, &err), 1);
+	assert_int_equal(store_txn_begin(s, &t, &err), 0);
+	assert_int_equal(store_txn_add_image(t, &rec, NULL, &err), 0);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	store_txn_free(t);
+	store_record_clear(&rec);
+	d = digests_of(s, "other@" D2);
+	assert_string_equal(d, "other@" D2);
+	free(d);
+
+	/* rmi, Docker's way: a tag takes its repository's digests when it
+	 * was the last tag of that repository. */
+	assert_int_equal(store_repo_digest_add(s, id, "demo@" D2, &err), 0);
+	assert_int_equal(image_store_remove_report(s, "other:1", false, &untagged, &deleted, &err),
+			 0);
+	assert_strv(untagged, (const char *const[]){"other:1", "other@" D2, NULL});
+	assert_null(deleted);
+	strvfree(untagged);
+	/* By NAME@DIGEST: only that digest. */
+	assert_int_equal(image_store_remove_report(s, "docker.io/library/demo@" D2, false,
+						   &untagged, &deleted, &err),
+			 0);
+	assert_strv(untagged, (const char *const[]){"demo@" D2, NULL});
+	assert_null(deleted);
+	strvfree(untagged);
+	d = digests_of(s, "demo");
+	assert_string_equal(d, "");
+	free(d);
+	/* A digest of another repository keeps the image when its last tag
+	 * goes; removing the digest then deletes it. */
+	assert_int_equal(image_store_remove_report(s, "two:1", false, &untagged, &deleted, &err),
+			 0);
+	assert_strv(untagged, (const char *const[]){"two:1", NULL});
+	assert_null(deleted);
+	strvfree(untagged);
+	assert_int_equal(image_store_lookup(s, two, &got, &err), 0);
+	free(got);
+	assert_int_equal(image_store_remove_report(s, "demo@" D1, false, &untagged, &deleted, &err),
+			 0);
+	assert_strv(untagged, (const char *const[]){"demo@" D1, NULL});
+	assert_strv(deleted, (const char *const[]){two, NULL});
+	strvfree(untagged);
+	strvfree(deleted);
+	/* By id: names and digests all go. */
+	assert_int_equal(store_repo_digest_add(s, id, "demo@" D2, &err), 0);
+	assert_int_equal(image_store_remove_report(s, id, false, &untagged, &deleted, &err), 0);
+	assert_strv(untagged, (const char *const[]){"demo:latest", "demo@" D2, NULL});
+	assert_strv(deleted, (const char *const[]){id, NULL});
+	strvfree(untagged);
+	strvfree(deleted);
+	assert_int_equal(store_repo_digest_add(s, id, "demo@" D2, &err), -ENOENT);
+	err_free(&err);
+	free(id);
+	free(two);
+	image_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +1234,8 @@ int main(void)
 	    cmocka_unit_test(test_index),
 	    cmocka_unit_test(test_save_manifest),
 	    cmocka_unit_test(test_ref_normalize),
+	    cmocka_unit_test(test_repo_digest_make),
+	    cmocka_unit_test(test_record_repo_digests),
 	    cmocka_unit_test_setup_teardown(test_layer_names, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_layer_hardlinks, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_layer_symlink_parent, setup_dirs, teardown_dirs),
@@ -815,6 +1246,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_layer_caps, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_layer_diffid, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_store_demo, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_store_sweep, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_store_repo_digests, setup_dirs, teardown_dirs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
