@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sandbox/cgroup.h"
 #include "common/cleanup.h"
 #include "engine/engine.h"
 #include "sandbox/landlock.h"
@@ -94,5 +95,11 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	printf("SELinux: %s\n", lsm.selinux ? "active" : "not active");
 	printf("LSMs: %s\n", lsm.list[0] ? lsm.list : "unknown");
 	printf("Cgroups: %s\n", cgroup_layout());
+	{
+		char why[512];
+		/* What moat can do with them for this caller (pause, stats, OOM). */
+		sandbox_cgroup_describe(ctx->rootless, why, sizeof(why));
+		printf("Container cgroups: %s\n", why);
+	}
 	return 0;
 }

@@ -2,21 +2,40 @@
 # Builds every fuzz/*_fuzz.c with libFuzzer + ASan + UBSan and runs each
 # briefly over its seed corpus (FUZZ_SECONDS, default 20).
 set -u
-secs=${FUZZ_SECONDS:-20}
+secs=${FUZZ_SECONDS:-15}
 out=build-fuzz
 mkdir -p "$out"
-PKGS="libseccomp libcap-ng libarchive jansson"
+PKGS="libseccomp libcap-ng libarchive jansson libcurl"
 SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c audit/*.c engine/*.c 2>/dev/null)
 pass=0 fail=0
 make -s build/gen/default_profile.c >/dev/null
+# The tree is compiled once (instrumented for coverage and sanitizers) into
+# one archive; each harness is compiled alone and linked against it.
+CFL="-std=gnu17 -D_GNU_SOURCE -I. -g -O1 -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
+mkdir -p "$out/obj"
+objs=""
+for c in $SRC build/gen/default_profile.c; do
+	o="$out/obj/$(echo "$c" | tr / _).o"
+	objs="$objs $o"
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common image sandbox audit engine policy -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
+		# shellcheck disable=SC2086
+		clang $CFL -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o" 2>>"$out/lib.build.log" || {
+			tail -20 "$out/lib.build.log"
+			echo "fuzz: the tree FAILED to build for fuzzing"
+			exit 1
+		}
+	fi
+done
+rm -f "$out/libmoat-fuzz.a"
+# shellcheck disable=SC2086
+ar rcs "$out/libmoat-fuzz.a" $objs
 for h in fuzz/*_fuzz.c; do
 	[ -f "$h" ] || continue
 	name=$(basename "$h" .c)
 	bin=$out/$name
 	# shellcheck disable=SC2086
-	if ! clang -std=gnu17 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined "$h" $SRC build/gen/default_profile.c \
-		$(pkg-config --cflags --libs $PKGS) -o "$bin" 2>"$out/$name.build.log"; then
+	if ! clang $CFL -fsanitize=fuzzer,address,undefined "$h" "$out/libmoat-fuzz.a" \
+		$(pkg-config --libs $PKGS) -o "$bin" 2>"$out/$name.build.log"; then
 		cat "$out/$name.build.log" | tail -20
 		echo "fuzz: $name FAILED to build"
 		fail=$((fail + 1))
