@@ -159,26 +159,35 @@ static int make_runtime(const struct engine_ctx *c, const struct container_recor
 	snprintf(p->resolv, sizeof(p->resolv), "%s/resolv.conf", p->rdir);
 	/* Runtime dir (with its lock) first: from then on a crash is
 	 * something the next command's reconcile can see and clean. */
-	if ((*lockfd = take_lock(c->runroot, rec->id, p->rdir, rec->rm, err)) < 0) {
-		if ((*err)->code == EEXIST || (*err)->code == ENOTEMPTY) {
-			char mode[4400];
-			bool started;
+	for (int tries = 0;; tries++) {
+		char mode[4400];
+		bool busy_new, started;
 
-			/* Another start won the race (its dir has a "mode"): it runs,
-			 * and Docker calls that success. Else `moat cp` holds it. */
-			snprintf(mode, sizeof(mode), "%s/containers/%s/mode", c->runroot, rec->id);
-			started = access(mode, F_OK) == 0;
-			err_free(err);
-			if (started)
-				err_set(err, EALREADY, "container %s is already running",
-					rec->name);
-			else
-				err_set(err, EBUSY,
-					"container %s is busy: a copy into it is in progress",
-					rec->name);
-			(*err)->exit = 1;
+		if ((*lockfd = take_lock(c->runroot, rec->id, p->rdir, rec->rm, err)) >= 0)
+			break;
+		if ((*err)->code != EEXIST && (*err)->code != ENOTEMPTY) {
+			p->rdir[0] = 0; /* not ours to remove */
+			return err_ret(*err);
 		}
-		p->rdir[0] = 0; /* not ours to remove */
+		/* Someone is creating (.new-<id>) or holds the runtime dir. A
+		 * start that won the race writes "mode" before its rename: the
+		 * container runs, and Docker calls that success. A `moat cp` into
+		 * the stopped container holds a dir without one. */
+		snprintf(mode, sizeof(mode), "%s/containers/%s/mode", c->runroot, rec->id);
+		started = access(mode, F_OK) == 0;
+		busy_new = !started && access(p->rdir, F_OK) != 0; /* still being created */
+		err_free(err);
+		if (busy_new && tries < 20) {
+			usleep(50000);
+			continue;
+		}
+		if (started)
+			err_set(err, EALREADY, "container %s is already running", rec->name);
+		else
+			err_set(err, EBUSY, "container %s is busy: a copy into it is in progress",
+				rec->name);
+		(*err)->exit = 1;
+		p->rdir[0] = 0;
 		return err_ret(*err);
 	}
 	if (mkdir(p->mnt, 0700) < 0 || mkdir(p->fuse_root, 0700) < 0)
