@@ -190,7 +190,9 @@ static int do_stop(struct cli_ctx *ctx, const char *id, void *arg, struct err **
 	return engine_stop(&ec, id, a->sig, a->timeout, err);
 }
 
-int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
+/* stop and restart share Docker's flags: -t/--time/--timeout, -s/--signal. */
+static int stop_like(struct cli_ctx *ctx, int argc, char **argv, const char *verb,
+		     int (*fn)(struct cli_ctx *, const char *, void *, struct err **))
 {
 	static const struct option lo[] = {{"time", required_argument, NULL, 't'},
 					   {"timeout", required_argument, NULL, 't'},
@@ -198,12 +200,19 @@ int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
 					   HELP_OPT,
 					   {NULL, 0, NULL, 0}};
 	struct stop_args a = {.timeout = -1};
-	int r = simple_flags(argc, argv, "moat stop [OPTIONS] CONTAINER [CONTAINER...]",
-			     "+t:s:", lo, stop_opt, &a);
+	char usage[128];
+	int r;
 
+	snprintf(usage, sizeof(usage), "moat %s [OPTIONS] CONTAINER [CONTAINER...]", verb);
+	r = simple_flags(argc, argv, usage, "+t:s:", lo, stop_opt, &a);
 	if (r)
 		return r < 0 ? -r : 0;
-	return each(ctx, argc, argv, "stop", do_stop, &a);
+	return each(ctx, argc, argv, verb, fn, &a);
+}
+
+int cmd_stop(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return stop_like(ctx, argc, argv, "stop", do_stop);
 }
 
 static int do_restart(struct cli_ctx *ctx, const char *id, void *arg, struct err **err)
@@ -219,18 +228,7 @@ static int do_restart(struct cli_ctx *ctx, const char *id, void *arg, struct err
 
 int cmd_restart(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option lo[] = {{"time", required_argument, NULL, 't'},
-					   {"timeout", required_argument, NULL, 't'},
-					   {"signal", required_argument, NULL, 's'},
-					   HELP_OPT,
-					   {NULL, 0, NULL, 0}};
-	struct stop_args a = {.timeout = -1};
-	int r = simple_flags(argc, argv, "moat restart [OPTIONS] CONTAINER [CONTAINER...]",
-			     "+t:s:", lo, stop_opt, &a);
-
-	if (r)
-		return r < 0 ? -r : 0;
-	return each(ctx, argc, argv, "restart", do_restart, &a);
+	return stop_like(ctx, argc, argv, "restart", do_restart);
 }
 
 static int do_kill(struct cli_ctx *ctx, const char *id, void *arg, struct err **err)

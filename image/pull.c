@@ -651,7 +651,7 @@ static void stop_workers(struct puller *p, struct worker *w, size_t n)
  * gets the layers. */
 static int pull_layers(struct puller *p, struct store_record *rec, struct err **err)
 {
-	size_t todo = 0, nw;
+	size_t pending = 0, nw;
 	int want = p->o->max_downloads > 0 ? p->o->max_downloads : PULL_DEFAULT_WORKERS;
 	struct worker w[PULL_MAX_WORKERS];
 	const char *host = image_reference_registry_host(&p->ref);
@@ -666,11 +666,11 @@ static int pull_layers(struct puller *p, struct store_record *rec, struct err **
 			say(p, "%s: Already exists", short_id(j->d->digest));
 		else {
 			say(p, "%s: Pulling fs layer", short_id(j->d->digest));
-			todo++;
+			pending++;
 		}
 	}
 	nw = (size_t)(want < PULL_MAX_WORKERS ? want : PULL_MAX_WORKERS);
-	nw = nw < todo ? nw : todo;
+	nw = nw < pending ? nw : pending;
 	/* Each worker has its own handle (libcurl easy handles are not shared
 	 * between threads); the first reuses the pull's, idle meanwhile. */
 	for (size_t i = 0; i < nw; i++) {
@@ -692,7 +692,7 @@ static int pull_layers(struct puller *p, struct store_record *rec, struct err **
 		}
 		w[i].started = true;
 	}
-	if (todo && !w[0].started) {
+	if (pending && !w[0].started) {
 		/* No thread at all: download here, one after the other. */
 		w[0].p = p;
 		w[0].reg = p->reg;
