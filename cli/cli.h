@@ -46,6 +46,9 @@ int cli_audit_outcome(struct audit_log *l, const char *event, const char *key, c
 /* Who is asking and where state lives, for the engine. */
 struct engine_ctx;
 void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out);
+/* The image store for this caller's default identity. */
+struct image_store;
+int cli_store_open(const struct cli_ctx *ctx, struct image_store **s, struct err **err);
 /* Resolves REF (id, prefix or name) to a full id; prints the error. */
 int cli_resolve(struct cli_ctx *ctx, const char *ref, char id[65], struct err **err);
 

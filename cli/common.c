@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "engine/events.h"
+#include "engine/engine.h"
 #include "engine/lifecycle.h"
 
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
@@ -67,6 +68,11 @@ int cli_audit_outcome(struct audit_log *l, const char *event, const char *key, c
 	if (e && key2)
 		audit_event_strv(e, key2, vals2 ? vals2 : (char *[]){NULL});
 	return cli_audit_finish(l, e, failure);
+}
+
+int cli_store_open(const struct cli_ctx *ctx, struct image_store **s, struct err **err)
+{
+	return engine_store_open(ctx->root, ctx->rootless, ctx->uid, ctx->gid, NULL, s, err);
 }
 
 int cli_bad_flag(char **argv, int c)

@@ -29,11 +29,6 @@ static void store_closep(struct image_store **s)
 }
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
-static int open_store(struct cli_ctx *ctx, struct image_store **s, struct err **err)
-{
-	return engine_store_open(ctx->root, ctx->rootless, ctx->uid, ctx->gid, NULL, s, err);
-}
-
 int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -86,7 +81,7 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
-	if (open_store(ctx, &s, &err) < 0 || image_store_load(s, fd, &names, &err) < 0) {
+	if (cli_store_open(ctx, &s, &err) < 0 || image_store_load(s, fd, &names, &err) < 0) {
 		cli_audit_outcome(alog, "image.load", "names", NULL, NULL, NULL, err);
 		return cli_fail(&err);
 	}
@@ -303,7 +298,7 @@ int cmd_images(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		filter = argv[optind];
-	if (open_store(ctx, &s, &err) < 0 || image_store_list(s, &imgs, &n, &err) < 0)
+	if (cli_store_open(ctx, &s, &err) < 0 || image_store_list(s, &imgs, &n, &err) < 0)
 		return cli_fail(&err);
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = image_rows(&rows, &nrows, imgs[i], filter, digests, quiet, no_trunc);
@@ -381,7 +376,7 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
-	if (open_store(ctx, &s, &err) < 0) {
+	if (cli_store_open(ctx, &s, &err) < 0) {
 		cli_audit_outcome(alog, "image.remove", NULL, NULL, NULL, NULL, err);
 		return cli_fail(&err);
 	}
@@ -460,7 +455,8 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
-	if (open_store(ctx, &s, &err) < 0 || image_demo_create(s, tag, busybox, adds, &err) < 0 ||
+	if (cli_store_open(ctx, &s, &err) < 0 ||
+	    image_demo_create(s, tag, busybox, adds, &err) < 0 ||
 	    image_store_lookup(s, tag, &id, &err) < 0) {
 		cli_audit_outcome(alog, "image.build", "names", (char *[]){(char *)tag, NULL}, NULL,
 				  NULL, err);
@@ -502,7 +498,7 @@ int cmd_tag(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (cli_audit_begin(ctx, &alog, &err) < 0)
 		return cli_fail(&err);
-	if (open_store(ctx, &s, &err) < 0 ||
+	if (cli_store_open(ctx, &s, &err) < 0 ||
 	    image_store_tag(s, argv[optind], argv[optind + 1], &err) < 0) {
 		cli_audit_outcome(alog, "image.tag", "source", (char *[]){argv[optind], NULL},
 				  "target", (char *[]){argv[optind + 1], NULL}, err);
@@ -579,7 +575,7 @@ int cmd_save(struct cli_ctx *ctx, int argc, char **argv)
 			"cowardly refusing to save to a terminal. Use the -o flag or redirect");
 		return cli_fail(&err);
 	}
-	if (open_store(ctx, &s, &err) < 0)
+	if (cli_store_open(ctx, &s, &err) < 0)
 		return cli_fail(&err);
 	if (out ? save_to_file(s, argv + optind, out, &err) < 0
 		: image_store_save(s, argv + optind, 1, &err) < 0)
@@ -691,7 +687,7 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&err, EINVAL, "\"history\" requires exactly 1 argument");
 		return cli_fail(&err);
 	}
-	if (open_store(ctx, &s, &err) < 0 ||
+	if (cli_store_open(ctx, &s, &err) < 0 ||
 	    image_store_history(s, argv[optind], id, &h, &n, &err) < 0)
 		return cli_fail(&err);
 	rows = calloc(n + 1, sizeof(*rows));
@@ -867,7 +863,7 @@ static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 		engine_container_list_free(ctrs, nc);
 		return cli_fail(&err);
 	}
-	if (open_store(ctx, &s, &err) < 0 || image_store_list(s, &imgs, &n, &err) < 0) {
+	if (cli_store_open(ctx, &s, &err) < 0 || image_store_list(s, &imgs, &n, &err) < 0) {
 		engine_container_list_free(ctrs, nc);
 		cli_audit_outcome(alog, "image.prune", NULL, NULL, NULL, NULL, err);
 		return cli_fail(&err);

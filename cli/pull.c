@@ -138,11 +138,6 @@ static char *full_name(const char *ref)
 	return s;
 }
 
-static int open_store(struct cli_ctx *ctx, struct image_store **s, struct err **err)
-{
-	return engine_store_open(ctx->root, ctx->rootless, ctx->uid, ctx->gid, NULL, s, err);
-}
-
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -219,7 +214,7 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 		audit_event_str(ev, "reference", full ? full : argv[optind]);
 	if (ev && po.platform)
 		audit_event_str(ev, "platform", po.platform);
-	r = open_store(ctx, &s, &err);
+	r = cli_store_open(ctx, &s, &err);
 	if (r == 0)
 		r = image_store_pull(s, argv[optind], &po, &id, &err);
 	regsetup_clear(&rs);
@@ -306,7 +301,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 		audit_event_str(ev, "image", src);
 		audit_event_str(ev, "destination", full ? full : dest);
 	}
-	r = open_store(ctx, &s, &err);
+	r = cli_store_open(ctx, &s, &err);
 	if (r == 0)
 		r = image_store_push(s, src, dest, &po, digest, &err);
 	regsetup_clear(&rs);

@@ -42,31 +42,6 @@ extern char **environ;
 
 static const char *const userns_names[] = {"single", "subuid", "root-range", "host"};
 
-/* Reads FILE from the image's layers, top down, the way the overlay will
- * show it: a whiteout or an opaque parent ends the search. */
-static char *layers_read(const struct image *img, const char *file)
-{
-	for (size_t i = img->n_layers; i-- > 0;) {
-		_cleanup_close_ int root =
-		    open(img->layer_dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		char *text = NULL;
-
-		if (root < 0)
-			continue;
-		if (fstatat(root, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!S_ISREG(st.st_mode))
-			return NULL; /* whiteout (0/0 char device) or odd type */
-		fd = openat(root, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fs_read_fd(fd, 1 << 20, &text, NULL, NULL) < 0)
-			return NULL;
-		return text;
-	}
-	return NULL;
-}
-
 static int build_caps(const struct engine_create_opts *o, uint64_t *caps, struct err **err)
 {
 	uint64_t c = sandbox_caps_default();
@@ -198,8 +173,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	}
 	if ((ret = engine_process_build(img->config, &o->req, hostname, environ, &proc, err)) < 0)
 		goto out;
-	passwd = layers_read(img, "etc/passwd");
-	group = layers_read(img, "etc/group");
+	passwd = engine_image_file_read(NULL, img, "etc/passwd");
+	group = engine_image_file_read(NULL, img, "etc/group");
 	if ((ret = engine_user_resolve(proc.user, passwd, group, &ids, err)) < 0)
 		goto out;
 	if (ident.userns != SANDBOX_USERNS_HOST &&

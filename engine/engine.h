@@ -23,6 +23,11 @@ struct engine_identity {
  */
 int engine_identity_select(bool rootless, uid_t uid, gid_t gid, const char *userns,
 			   struct engine_identity *out, struct err **err);
+/* FILE ("etc/passwd") as the container sees it, without mounting: DIR's
+ * writable layer (DIR/upper, when DIR is not NULL) first, then the image's
+ * layers top down; a whiteout or a non-regular file ends the search.
+ * malloc'd text (capped at 1 MiB), or NULL. */
+char *engine_image_file_read(const char *dir, const struct image *img, const char *file);
 /* Is container id ID inside one of the N ranges of M? */
 bool engine_id_mapped(const struct idmap *m, size_t n, unsigned id);
 /* Opens the image store under ROOT for that identity. */

@@ -43,36 +43,6 @@
 
 extern char **environ;
 
-/* /etc/passwd or /etc/group as the container sees it: its writable layer
- * first, then the image's layers top down. */
-static char *container_file(const char *dir, const struct image *img, const char *file)
-{
-	char upper[4200];
-	const char *roots[65];
-	size_t n = 0;
-
-	snprintf(upper, sizeof(upper), "%s/upper", dir);
-	roots[n++] = upper;
-	for (size_t i = img->n_layers; i-- > 0 && n < ARRAY_SIZE(roots);)
-		roots[n++] = img->layer_dirs[i];
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_close_ int root = open(roots[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		char *text = NULL;
-
-		if (root < 0 || fstatat(root, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!S_ISREG(st.st_mode))
-			return NULL;
-		fd = openat(root, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fs_read_fd(fd, 1 << 20, &text, NULL, NULL) < 0)
-			return NULL;
-		return text;
-	}
-	return NULL;
-}
-
 /* The container's env with O->env applied (Docker: -e adds or replaces). */
 static int build_env(char **base, char **add, char ***out, struct err **err)
 {
@@ -250,8 +220,8 @@ int engine_exec(const struct engine_ctx *c, const char *id, const struct engine_
 		if ((ret = image_store_open(c->root, &ident.ids, &store, err)) < 0 ||
 		    (ret = image_store_resolve(store, rec.image_id, &img, err)) < 0)
 			goto out;
-		passwd = container_file(dir, img, "etc/passwd");
-		group = container_file(dir, img, "etc/group");
+		passwd = engine_image_file_read(dir, img, "etc/passwd");
+		group = engine_image_file_read(dir, img, "etc/group");
 		if ((ret = engine_user_resolve(o->user, passwd, group, &ids, err)) < 0)
 			goto out;
 		if (ident.userns != SANDBOX_USERNS_HOST &&

@@ -10,10 +10,15 @@
  *  - --userns=host: no user namespace (root only; a policy can forbid it).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/userns.h"
 #include "engine/engine.h"
 
@@ -115,4 +120,34 @@ bool engine_id_mapped(const struct idmap *m, size_t n, unsigned id)
 		if (id >= m[i].container && id - m[i].container < m[i].size)
 			return true;
 	return false;
+}
+
+char *engine_image_file_read(const char *dir, const struct image *img, const char *file)
+{
+	char upper[4200];
+	const char *roots[65];
+	size_t n = 0;
+
+	if (dir) {
+		snprintf(upper, sizeof(upper), "%s/upper", dir);
+		roots[n++] = upper;
+	}
+	for (size_t i = img->n_layers; i-- > 0 && n < ARRAY_SIZE(roots);)
+		roots[n++] = img->layer_dirs[i];
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int root = open(roots[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+		char *text = NULL;
+
+		if (root < 0 || fstatat(root, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode))
+			return NULL; /* whiteout (0/0 char device) or odd type */
+		fd = openat(root, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fs_read_fd(fd, 1 << 20, &text, NULL, NULL) < 0)
+			return NULL;
+		return text;
+	}
+	return NULL;
 }
