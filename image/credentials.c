@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -167,97 +168,6 @@ static bool helper_name_ok(const char *s)
 	return true;
 }
 
-/* ---- base64 (RFC 4648, standard alphabet) ---- */
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes S (padding optional, CR/LF ignored like Go's decoder). What was
- * decoded before an error is wiped: it may be half a password. */
-static int b64_decode(const char *s, char **out, size_t *outlen)
-{
-	size_t n = strlen(s), o = 0, pad = 0, q = 0;
-	uint32_t acc = 0;
-	char *buf = malloc(n / 4 * 3 + 4);
-
-	if (!buf)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (s[i] == '\r' || s[i] == '\n')
-			continue;
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		v = pad ? -1 : b64_value(s[i]); /* nothing after padding */
-		if (v < 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		if (++q == 4) {
-			buf[o++] = (char)(acc >> 16);
-			buf[o++] = (char)(acc >> 8);
-			buf[o++] = (char)acc;
-			q = 0;
-			acc = 0;
-		}
-	}
-	if (q == 1 || (pad && (q + pad) % 4 != 0) || pad > 2)
-		goto bad;
-	if (q == 2) {
-		buf[o++] = (char)(acc >> 4);
-	} else if (q == 3) {
-		buf[o++] = (char)(acc >> 10);
-		buf[o++] = (char)(acc >> 2);
-	}
-	buf[o] = 0;
-	*outlen = o;
-	*out = buf;
-	explicit_bzero(&acc, sizeof(acc));
-	return 0;
-bad:
-	explicit_bzero(buf, o);
-	free(buf);
-	return -EINVAL;
-}
-
-static char *b64_encode(const char *s, size_t n)
-{
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((n + 2) / 3 * 4 + 1), *p = out;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-		*p++ = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	*p = 0;
-	return out;
-}
-
 /* ---- config.json decoding (pure) ---- */
 
 /* docker/cli's decodeAuth on DEC[0..N): "user:pass", the password with
@@ -295,7 +205,7 @@ static int decode_auth(const char *b64, const char *what, struct registry_creds 
 	size_t n = 0;
 	int r;
 
-	if (b64_decode(b64, &dec, &n) < 0)
+	if (base64_decode(b64, strlen(b64), (unsigned char **)&dec, &n) < 0)
 		return err_set(err, EINVAL, "%s: \"auth\" is not valid base64", what);
 	r = split_auth(dec, n, what, out, err);
 	explicit_bzero(dec, n);
@@ -921,7 +831,7 @@ int credentials_store(const char *host, const struct registry_creds *c, struct e
 				plain = NULL;
 				return err_errno(err, ENOMEM, "update \"%s\"", path);
 			}
-			b64 = b64_encode(plain, strlen(plain));
+			b64 = base64_encode(plain, strlen(plain));
 			if (!b64 || json_object_set_new(entry, "auth", json_string(b64)) < 0)
 				return err_errno(err, ENOMEM, "update \"%s\"", path);
 		}

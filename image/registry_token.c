@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/base64.h"
 #include "common/cleanup.h"
 
 #define REPLY_MAX (1u << 20) /* token reply */
@@ -55,28 +56,6 @@ static time_t mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
-}
-
-static char *base64(const char *s)
-{
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s);
-	char *o = malloc(4 * ((n + 2) / 3) + 1), *w = o;
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-		*w++ = tbl[v >> 18 & 63];
-		*w++ = tbl[v >> 12 & 63];
-		*w++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-		*w++ = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	*w = 0;
-	return o;
 }
 
 static int scopes_string(struct registry *r, char **out)
@@ -149,7 +128,7 @@ static int fetch_token(struct registry *r, struct err **err)
 			return err_errno(err, ENOMEM, "token request");
 		rq.url = url;
 		if (r->user && r->pass) {
-			if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64(up)) ||
+			if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64_encode(up, strlen(up))) ||
 			    asprintf(&basic, "Authorization: Basic %s", b64) < 0)
 				return err_errno(err, ENOMEM, "token request");
 			rq.authz = basic;
@@ -244,7 +223,7 @@ static int on_401(struct registry *r, const struct resp *p, const char *what, st
 		registry_challenge_clear(&ch);
 		if (!r->user || !r->pass)
 			return registry_http_error(r, p, what, err);
-		if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64(up)))
+		if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64_encode(up, strlen(up))))
 			return err_errno(err, ENOMEM, "credentials");
 		explicit_bzero(up, strlen(up));
 		registry_secret_free(r->authz);
