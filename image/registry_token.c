@@ -128,7 +128,8 @@ static int fetch_token(struct registry *r, struct err **err)
 			return err_errno(err, ENOMEM, "token request");
 		rq.url = url;
 		if (r->user && r->pass) {
-			if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64_encode(up, strlen(up))) ||
+			if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 ||
+			    !(b64 = base64_encode(up, strlen(up))) ||
 			    asprintf(&basic, "Authorization: Basic %s", b64) < 0)
 				return err_errno(err, ENOMEM, "token request");
 			rq.authz = basic;
@@ -223,7 +224,8 @@ static int on_401(struct registry *r, const struct resp *p, const char *what, st
 		registry_challenge_clear(&ch);
 		if (!r->user || !r->pass)
 			return registry_http_error(r, p, what, err);
-		if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 || !(b64 = base64_encode(up, strlen(up))))
+		if (asprintf(&up, "%s:%s", r->user, r->pass) < 0 ||
+		    !(b64 = base64_encode(up, strlen(up))))
 			return err_errno(err, ENOMEM, "credentials");
 		explicit_bzero(up, strlen(up));
 		registry_secret_free(r->authz);

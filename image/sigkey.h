@@ -66,14 +66,14 @@ int sigkey_crypto_load(struct err **err);
  * ("Proc-Type:", legacy encrypted PEM: refused, PKCS#8 is the encrypted
  * form), bad base64, an empty body, LEN > SIGKEY_PEM_MAX. NAME (a file
  * name or "keyData") prefixes errors. */
-int sigkey_pem_decode(const char *buf, size_t len, const char *name, char label[40],
-		      uint8_t **der, size_t *der_len, struct err **err);
+int sigkey_pem_decode(const char *buf, size_t len, const char *name, char label[40], uint8_t **der,
+		      size_t *der_len, struct err **err);
 
 /* "sha256:<hex>" of the DER of the "PUBLIC KEY" block in BUF (any other
  * label is -EINVAL). Does not check that the DER is a key: the caller
  * only compares it with fingerprints of keys that libcrypto loaded. */
-int sigkey_fingerprint_pem(const char *buf, size_t len, const char *name,
-			   char fp[SIGKEY_FP_LEN], struct err **err);
+int sigkey_fingerprint_pem(const char *buf, size_t len, const char *name, char fp[SIGKEY_FP_LEN],
+			   struct err **err);
 
 /* ---- libcrypto ---- */
 
@@ -105,8 +105,8 @@ int sigkey_is_private(const struct sigkey *k);
 int sigkey_verify(const struct sigkey *k, const void *msg, size_t len, const uint8_t *sig,
 		  size_t sig_len, struct err **err);
 /* K (private) signs MSG: *SIG (malloc'd) of *SIG_LEN bytes. */
-int sigkey_sign(const struct sigkey *k, const void *msg, size_t len, uint8_t **sig,
-		size_t *sig_len, struct err **err);
+int sigkey_sign(const struct sigkey *k, const void *msg, size_t len, uint8_t **sig, size_t *sig_len,
+		struct err **err);
 
 /* PEM text (malloc'd, NUL-terminated) of K's public half ("PUBLIC KEY"). */
 int sigkey_public_pem(const struct sigkey *k, char **pem, struct err **err);

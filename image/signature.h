@@ -42,8 +42,8 @@
 struct sig_payload {
 	char *docker_reference; /* critical.identity.docker-reference, verbatim */
 	char manifest_digest[7 + 64 + 1];
-	char *creator;	   /* optional.creator, or NULL */
-	int64_t timestamp; /* optional.timestamp (unix seconds) ... */
+	char *creator;	    /* optional.creator, or NULL */
+	int64_t timestamp;  /* optional.timestamp (unix seconds) ... */
 	bool has_timestamp; /* ... when present */
 };
 
@@ -69,7 +69,7 @@ int sig_payload_encode(const char *docker_reference, const char *manifest_digest
 struct sig_entry {
 	char digest[7 + 64 + 1]; /* the payload blob */
 	int64_t size;
-	char *signature; /* the annotation's base64 text (NULL when missing) */
+	char *signature;      /* the annotation's base64 text (NULL when missing) */
 	bool has_certificate; /* dev.sigstore.cosign/certificate present (keyless: not supported) */
 	char *problem;
 };
