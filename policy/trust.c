@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 
@@ -203,25 +204,6 @@ static bool digest_valid(const char *s)
 		if (!is_hex(s[7 + i]))
 			return false;
 	return s[7 + hex] == '\0';
-}
-
-static bool base64_valid(const char *s)
-{
-	size_t len = strlen(s), pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad || !(is_alnum(c) || c == '+' || c == '/'))
-			return false;
-	}
-	return pad <= 2;
 }
 
 /* ---- docker references ------------------------------------------------ */
@@ -1403,4 +1385,294 @@ int trust_policy_evaluate(const struct trust_policy *p, const char *ref,
 	}
 	return verdict(reason, reason_len, TRUST_ACCEPT, "accepted by policy for %s: %s", sc,
 		       first[0] ? first : "no requirements");
+}
+
+/* ---- encoding and editing ---------------------------------------------- */
+
+/* The encoder renders a struct as it is, extras included (a reject that
+ * carries keys gets them); decode_req is the one validator, so
+ * trust_policy_set_scope checks a caller's requirements by encoding and
+ * decoding them, which also normalises their references. */
+
+/* A JSON string for S: -EILSEQ when S is not UTF-8 (jansson refuses it,
+ * and says so no differently from ENOMEM: only one is the caller's
+ * mistake), -ENOMEM otherwise. */
+static int jstr(const char *s, json_t **out)
+{
+	json_t *probe;
+
+	*out = json_string(s);
+	if (*out)
+		return 0;
+	probe = json_string_nocheck(s);
+	if (!probe)
+		return -ENOMEM;
+	json_decref(probe);
+	return -EILSEQ;
+}
+
+static int set_str(json_t *obj, const char *key, const char *s)
+{
+	json_t *v;
+	int ret;
+
+	if ((ret = jstr(s, &v)) < 0)
+		return ret;
+	return json_object_set_new(obj, key, v) < 0 ? -ENOMEM : 0;
+}
+
+/* ONE "v" when V has a single entry, else MANY ["v", ...]. */
+static int keys_json(json_t *obj, const char *one, const char *many, char **v)
+{
+	size_t n = 0;
+	json_t *a;
+
+	if (!v)
+		return 0;
+	while (v[n])
+		n++;
+	if (n == 1)
+		return set_str(obj, one, v[0]);
+	a = json_array();
+	if (!a || json_object_set_new(obj, many, a) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *s;
+		int ret;
+
+		if ((ret = jstr(v[i], &s)) < 0)
+			return ret;
+		if (json_array_append_new(a, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* signedIdentity, omitted when it is the default (decode restores it). */
+static int ident_json(json_t *obj, const struct trust_ident *id)
+{
+	json_t *o;
+	int ret;
+
+	if (id->type == TRUST_IDENT_MATCH_REPO_DIGEST_OR_EXACT && !id->reference && !id->prefix &&
+	    !id->signed_prefix)
+		return 0;
+	o = json_object();
+	if (!o || json_object_set_new(obj, "signedIdentity", o) < 0)
+		return -ENOMEM;
+	if ((ret = set_str(o, "type", trust_ident_type_name(id->type))) < 0)
+		return ret;
+	if (id->reference &&
+	    (ret = set_str(o,
+			   id->type == TRUST_IDENT_EXACT_REPOSITORY ? "dockerRepository"
+								    : "dockerReference",
+			   id->reference)) < 0)
+		return ret;
+	if (id->prefix && (ret = set_str(o, "prefix", id->prefix)) < 0)
+		return ret;
+	if (id->signed_prefix && (ret = set_str(o, "signedPrefix", id->signed_prefix)) < 0)
+		return ret;
+	return 0;
+}
+
+static int req_json(const struct trust_req *r, json_t **out)
+{
+	_cleanup_json_ json_t *o = json_object();
+	int ret;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	if ((ret = set_str(o, "type", trust_req_type_name(r->type))) < 0 ||
+	    (r->key_type && (ret = set_str(o, "keyType", r->key_type)) < 0) ||
+	    (ret = keys_json(o, "keyPath", "keyPaths", r->key_paths)) < 0 ||
+	    (ret = keys_json(o, "keyData", "keyDatas", r->key_datas)) < 0 ||
+	    (ret = ident_json(o, &r->ident)) < 0)
+		return ret;
+	*out = steal_ptr(o);
+	return 0;
+}
+
+static int reqs_json(const struct trust_req *reqs, size_t n, json_t **out)
+{
+	_cleanup_json_ json_t *a = json_array();
+	int ret;
+
+	*out = NULL;
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o;
+
+		if ((ret = req_json(&reqs[i], &o)) < 0)
+			return ret;
+		if (json_array_append_new(a, o) < 0)
+			return -ENOMEM;
+	}
+	*out = steal_ptr(a);
+	return 0;
+}
+
+static const char *transport_name(enum trust_transport t)
+{
+	return t == TRUST_TRANSPORT_DOCKER_DAEMON ? "docker-daemon" : "docker";
+}
+
+static int encode_fail(int ret, const char *what, struct err **err)
+{
+	if (ret == -EILSEQ)
+		return err_set(err, EINVAL, "encoding the trust policy: %s: a string is not UTF-8",
+			       what);
+	return err_errno(err, ENOMEM, "encoding the trust policy");
+}
+
+int trust_policy_encode(const struct trust_policy *p, char **out, struct err **err)
+{
+	_cleanup_json_ json_t *root = json_object();
+	_cleanup_free_ char *text = NULL;
+	json_t *v, *tr = NULL;
+	char q[128];
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	if (!root)
+		return encode_fail(-ENOMEM, "", err);
+	if ((ret = reqs_json(p->def, p->n_def, &v)) < 0)
+		return encode_fail(ret, "default", err);
+	if (json_object_set_new(root, "default", v) < 0)
+		return encode_fail(-ENOMEM, "", err);
+	for (size_t i = 0; i < p->n_scopes; i++) {
+		const struct trust_scope *s = &p->scopes[i];
+		const char *tname = transport_name(s->transport);
+		json_t *t;
+
+		if (!tr &&
+		    (!(tr = json_object()) || json_object_set_new(root, "transports", tr) < 0))
+			return encode_fail(-ENOMEM, "", err);
+		t = json_object_get(tr, tname);
+		if (!t && (!(t = json_object()) || json_object_set_new(tr, tname, t) < 0))
+			return encode_fail(-ENOMEM, "", err);
+		if ((ret = reqs_json(s->reqs, s->n_reqs, &v)) < 0)
+			return encode_fail(ret, quote(s->scope, q, sizeof(q)), err);
+		/* Scopes are validated ASCII; set (not _nocheck) all the same. */
+		if (json_object_set_new(t, s->scope, v) < 0)
+			return encode_fail(-EILSEQ, quote(s->scope, q, sizeof(q)), err);
+	}
+	/* jansson keeps insertion order: "default", then "transports", and
+	 * the scopes in the policy's sorted order, so the output is stable. */
+	text = json_dumps(root, JSON_INDENT(4));
+	if (!text)
+		return encode_fail(-ENOMEM, "", err);
+	len = strlen(text);
+	*out = malloc(len + 2);
+	if (!*out)
+		return encode_fail(-ENOMEM, "", err);
+	memcpy(*out, text, len);
+	memcpy(*out + len, "\n", 2);
+	return 0;
+}
+
+/* Checked, normalised copies of REQS[0..N): each is encoded and decoded
+ * again, so the rules are exactly the decoder's. WHAT names the scope in
+ * errors. */
+static int reqs_validate(const char *what, const struct trust_req *reqs, size_t n,
+			 struct trust_req **out, struct err **err)
+{
+	struct dec d = {what, err};
+	struct trust_req *r;
+	int ret = 0;
+
+	*out = NULL;
+	r = calloc(n, sizeof(*r));
+	if (!r)
+		return err_errno(err, ENOMEM, "%s", what);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		_cleanup_json_ json_t *j = NULL;
+		char path[32];
+
+		snprintf(path, sizeof(path), "requirement %zu", i);
+		if ((ret = req_json(&reqs[i], &j)) < 0) {
+			if (ret == -EILSEQ)
+				ret = fail(&d, path, "a string is not UTF-8");
+			else
+				ret = err_errno(err, ENOMEM, "%s", what);
+			break;
+		}
+		ret = decode_req(&d, path, j, &r[i]);
+	}
+	if (ret < 0) {
+		reqs_free(r, n);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+int trust_policy_set_scope(struct trust_policy *p, const char *scope, const struct trust_req *reqs,
+			   size_t n, struct err **err)
+{
+	struct trust_scope key = {.transport = TRUST_TRANSPORT_DOCKER, .scope = (char *)scope};
+	struct trust_req *copy = NULL;
+	struct trust_scope *sc, *grown;
+	char q[128], what[160];
+	const char *why;
+	bool is_def;
+	size_t pos;
+	int ret;
+
+	if (!scope)
+		return err_set(err, EINVAL, "no scope given");
+	/* The pointer or the word: "default" is also a valid registry host,
+	 * but a host scope of that name is not what anyone means here. */
+	is_def = scope == trust_scope_default || !strcmp(scope, "default");
+
+	if (is_def)
+		snprintf(what, sizeof(what), "the default");
+	else
+		snprintf(what, sizeof(what), "scope \"%s\"", quote(scope, q, sizeof(q)));
+	if (n == 0 || n > TRUST_POLICY_MAX_REQS || !reqs)
+		return err_set(err, EINVAL, "%s: %zu requirements (it needs 1 to %d)", what,
+			       reqs ? n : 0, TRUST_POLICY_MAX_REQS);
+	if (!is_def && !scope_valid(TRUST_TRANSPORT_DOCKER, scope, &why))
+		return err_set(err, EINVAL, "%s %s", what, why);
+	if ((ret = reqs_validate(what, reqs, n, &copy, err)) < 0)
+		return ret;
+	if (is_def) {
+		reqs_free(p->def, p->n_def);
+		p->def = copy;
+		p->n_def = n;
+		return 0;
+	}
+	sc = (struct trust_scope *)find(p, TRUST_TRANSPORT_DOCKER, scope);
+	if (sc) {
+		reqs_free(sc->reqs, sc->n_reqs);
+		sc->reqs = copy;
+		sc->n_reqs = n;
+		return 0;
+	}
+	if (p->n_scopes >= TRUST_POLICY_MAX_SCOPES) {
+		reqs_free(copy, n);
+		return err_set(err, E2BIG, "%s: the policy has %d scopes already", what,
+			       TRUST_POLICY_MAX_SCOPES);
+	}
+	/* Allocate everything before touching P, so a failure leaves it as
+	 * it was. */
+	key.scope = strdup(scope);
+	grown = key.scope ? realloc(p->scopes, (p->n_scopes + 1) * sizeof(*p->scopes)) : NULL;
+	if (!grown) {
+		free(key.scope);
+		reqs_free(copy, n);
+		return err_errno(err, ENOMEM, "%s", what);
+	}
+	p->scopes = grown;
+	/* Keep the array sorted (find() is a bsearch). */
+	for (pos = 0; pos < p->n_scopes && scope_cmp(&p->scopes[pos], &key) < 0; pos++)
+		;
+	memmove(&p->scopes[pos + 1], &p->scopes[pos], (p->n_scopes - pos) * sizeof(*p->scopes));
+	key.reqs = copy;
+	key.n_reqs = n;
+	p->scopes[pos] = key;
+	p->n_scopes++;
+	return 0;
 }

@@ -161,6 +161,19 @@ int trust_policy_evaluate(const struct trust_policy *p, const char *ref,
  * Returns how many keys in all (0 for reject / insecureAcceptAnything). */
 size_t trust_req_keys(const struct trust_req *r, const char ***paths, const char ***datas);
 
+/* Encodes P as containers-policy.json text (4-space indent, keys in the
+ * order default, transports; a trailing newline) that trust_policy_decode
+ * reads back to an equal policy. *OUT is malloc'd. */
+int trust_policy_encode(const struct trust_policy *p, char **out, struct err **err);
+
+/* Replaces the requirements of SCOPE (trust_scope_default or the string
+ * "default" for the top-level default; otherwise a docker-transport scope,
+ * validated like the decoder does) with REQS[0..N), which P takes over
+ * (deep-copied; the caller still frees its own). N is 1..
+ * TRUST_POLICY_MAX_REQS. A new scope is added. */
+int trust_policy_set_scope(struct trust_policy *p, const char *scope, const struct trust_req *reqs,
+			   size_t n, struct err **err);
+
 const char *trust_req_type_name(enum trust_req_type t);
 const char *trust_ident_type_name(enum trust_ident_type t);
 

@@ -2,7 +2,9 @@
  * tests/unit/test_trust.c - policy/trust.c: the strict decoder and its
  * located errors, scope precedence, every signedIdentity rule (including a
  * signature replayed from another repository), the tighten rule and the
- * default policy.
+ * default policy; encode (round trips for every requirement and identity
+ * type) and set_scope (default, new and existing scopes, and what it must
+ * refuse, leaving the policy unchanged).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -810,6 +813,409 @@ static void test_default_reject(void **state)
 	trust_policy_free(NULL);
 }
 
+/* ---- encode and set_scope ---------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool strv_eq(char **a, char **b)
+{
+	if (!a || !b)
+		return a == b;
+	for (; *a && *b; a++, b++)
+		if (strcmp(*a, *b))
+			return false;
+	return !*a && !*b;
+}
+
+static bool reqs_eq(const struct trust_req *a, size_t na, const struct trust_req *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].type != b[i].type || a[i].n_keys != b[i].n_keys ||
+		    !strv_eq(a[i].key_paths, b[i].key_paths) ||
+		    !strv_eq(a[i].key_datas, b[i].key_datas) ||
+		    !str_eq(a[i].key_type, b[i].key_type) || a[i].ident.type != b[i].ident.type ||
+		    !str_eq(a[i].ident.reference, b[i].ident.reference) ||
+		    !str_eq(a[i].ident.prefix, b[i].ident.prefix) ||
+		    !str_eq(a[i].ident.signed_prefix, b[i].ident.signed_prefix))
+			return false;
+	return true;
+}
+
+/* Deep equality, scopes in order (both sides keep them sorted). */
+static bool policy_eq(const struct trust_policy *a, const struct trust_policy *b)
+{
+	if (!reqs_eq(a->def, a->n_def, b->def, b->n_def) || a->n_scopes != b->n_scopes)
+		return false;
+	for (size_t i = 0; i < a->n_scopes; i++)
+		if (a->scopes[i].transport != b->scopes[i].transport ||
+		    strcmp(a->scopes[i].scope, b->scopes[i].scope) ||
+		    !reqs_eq(a->scopes[i].reqs, a->scopes[i].n_reqs, b->scopes[i].reqs,
+			     b->scopes[i].n_reqs))
+			return false;
+	return true;
+}
+
+static char *enc_ok(const struct trust_policy *p)
+{
+	struct err *err = NULL;
+	char *text = NULL;
+
+	if (trust_policy_encode(p, &text, &err) < 0) {
+		print_error("encode: %s\n", err->msg);
+		err_free(&err);
+		fail();
+	}
+	assert_non_null(text);
+	return text;
+}
+
+/* Every requirement type, every key form, every signedIdentity type. */
+static const char every_type[] =
+    "{\"default\": [{\"type\": \"reject\"}, {\"type\": \"insecureAcceptAnything\"}],\n"
+    " \"transports\": {\n"
+    "  \"docker-daemon\": {\"\": [{\"type\": \"insecureAcceptAnything\"}]},\n"
+    "  \"docker\": {\n"
+    "   \"\": [{\"type\": \"insecureAcceptAnything\"}],\n"
+    "   \"a.io\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" KEY "\"}],\n"
+    "   \"b.io/ns\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"" KEY "\", \"" KEY2 "\"],\n"
+    "                \"signedIdentity\": {\"type\": \"matchExact\"}}],\n"
+    "   \"c.io/r:t\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QUJD\",\n"
+    "                 \"signedIdentity\": {\"type\": \"matchRepository\"}}],\n"
+    "   \"d.io/r@" D1 "\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\"QUJD\", \"QUI=\"],\n"
+    "      \"signedIdentity\": {\"type\": \"matchRepoDigestOrExact\"}}],\n"
+    "   \"*.e.io\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" KEY "\",\n"
+    "      \"signedIdentity\": {\"type\": \"exactReference\", \"dockerReference\": "
+    "\"busybox:1\"}}],\n"
+    "   \"f.io:5000\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" KEY "\",\n"
+    "      \"signedIdentity\": {\"type\": \"exactRepository\", \"dockerRepository\": "
+    "\"f.io:5000/x\"}}],\n"
+    "   \"g.io/mirror\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" KEY "\",\n"
+    "      \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"g.io/mirror\", "
+    "\"signedPrefix\": \"docker.io/library\"}}],\n"
+    "   \"h.io\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k.gpg\"}, "
+    "{\"type\": \"reject\"}],\n"
+    "   \"i.io\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": [\"/a\", "
+    "\"/b\"],\n"
+    "      \"signedIdentity\": {\"type\": \"matchRepository\"}}],\n"
+    "   \"j.io\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"QUJD\"}],\n"
+    "   \"k.io/x\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/"
+    "k\"}, {\"type\": "
+    "\"sigstoreSigned\", \"keyPath\": \"/l\",\n"
+    "      \"signedIdentity\": {\"type\": \"exactReference\", \"dockerReference\": \"k.io/x@" D2
+    "\"}}]}}}";
+
+static void test_encode_roundtrip(void **state)
+{
+	static const char *const texts[] = {
+	    every_type,
+	    "{\"default\": [{\"type\": \"reject\"}]}",
+	    "{\"default\": [{\"type\": \"insecureAcceptAnything\"}], \"transports\": {}}",
+	    "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/k\\\"q\\\\u\"}]}",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct trust_policy *a = dec_ok(texts[i]), *b;
+		char *t1 = enc_ok(a), *t2;
+
+		b = dec_ok(t1);
+		if (!policy_eq(a, b)) {
+			print_error("not equal after a round trip:\n%s\n", t1);
+			fail();
+		}
+		/* Stable: encoding the decoded text gives the same bytes. */
+		t2 = enc_ok(b);
+		assert_string_equal(t1, t2);
+		/* The documented shape: 4-space indent, "default" first, a
+		 * trailing newline. */
+		assert_memory_equal(t1, "{\n    \"default\": [\n        {\n", 28);
+		assert_int_equal(t1[strlen(t1) - 1], '\n');
+		assert_int_not_equal(t1[strlen(t1) - 2], '\n');
+		if (strstr(t1, "\"transports\""))
+			assert_true(strstr(t1, "\"default\"") < strstr(t1, "\"transports\""));
+		free(t1);
+		free(t2);
+		trust_policy_free(a);
+		trust_policy_free(b);
+	}
+
+	/* The every-type policy really does hold every type (so the loop above
+	 * covered them) and the defaults are left out, not spelled. */
+	{
+		struct trust_policy *p = dec_ok(every_type);
+		bool req_seen[4] = {false}, ident_seen[6] = {false};
+		char *t = enc_ok(p);
+
+		for (size_t i = 0; i < p->n_scopes; i++)
+			for (size_t k = 0; k < p->scopes[i].n_reqs; k++) {
+				req_seen[p->scopes[i].reqs[k].type] = true;
+				ident_seen[p->scopes[i].reqs[k].ident.type] = true;
+			}
+		for (size_t i = 0; i < 4; i++)
+			assert_true(req_seen[i]);
+		for (size_t i = 0; i < 6; i++)
+			assert_true(ident_seen[i]);
+		assert_null(strstr(t, "matchRepoDigestOrExact"));
+		assert_non_null(strstr(t, "\"keyPaths\": [\n"));
+		assert_non_null(strstr(t, "\"keyDatas\": [\n"));
+		assert_non_null(strstr(t, "\"keyType\": \"GPGKeys\""));
+		/* Stored normalised, written normalised. */
+		assert_non_null(strstr(t, "\"dockerReference\": \"docker.io/library/busybox:1\""));
+		assert_non_null(strstr(t, "\"docker-daemon\": {"));
+		free(t);
+		trust_policy_free(p);
+	}
+}
+
+/* A hand-built struct that no decoder would produce: encode says so. */
+static void test_encode_errors(void **state)
+{
+	struct trust_policy *p = trust_policy_default_reject();
+	char bad[] = "/k\xff", *paths[] = {bad, NULL}, *text = NULL;
+	struct err *err = NULL;
+
+	assert_non_null(p);
+	p->def[0].type = TRUST_REQ_SIGSTORE_SIGNED;
+	p->def[0].key_paths = paths;
+	p->def[0].n_keys = 1;
+	assert_int_equal(trust_policy_encode(p, &text, &err), -EINVAL);
+	assert_null(text);
+	assert_non_null(strstr(err->msg, "default: a string is not UTF-8"));
+	err_free(&err);
+	p->def[0].key_paths = NULL;
+	p->def[0].n_keys = 0;
+	p->def[0].type = TRUST_REQ_REJECT;
+	trust_policy_free(p);
+}
+
+static void expect_set_error(struct trust_policy *p, const char *scope,
+			     const struct trust_req *reqs, size_t n, const char *msg)
+{
+	char *before = enc_ok(p), *after;
+	struct err *err = NULL;
+
+	if (trust_policy_set_scope(p, scope, reqs, n, &err) == 0) {
+		print_error("set_scope(\"%s\") accepted, want \"%s\"\n", scope ? scope : "(null)",
+			    msg);
+		fail();
+	}
+	assert_non_null(err);
+	if (!strstr(err->msg, msg)) {
+		print_error("set_scope(\"%s\"):\n  want \"%s\"\n  got  \"%s\"\n",
+			    scope ? scope : "(null)", msg, err->msg);
+		fail();
+	}
+	err_free(&err);
+	/* A refused edit leaves the policy as it was. */
+	after = enc_ok(p);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void set_ok(struct trust_policy *p, const char *scope, const struct trust_req *reqs,
+		   size_t n)
+{
+	struct err *err = NULL;
+
+	if (trust_policy_set_scope(p, scope, reqs, n, &err) < 0) {
+		print_error("set_scope(\"%s\"): %s\n", scope, err->msg);
+		err_free(&err);
+		fail();
+	}
+}
+
+static void test_set_scope(void **state)
+{
+	struct trust_policy *p = trust_policy_default_reject(), *back;
+	struct trust_req accept = {.type = TRUST_REQ_INSECURE_ACCEPT_ANYTHING};
+	struct trust_req reject = {.type = TRUST_REQ_REJECT};
+	char key[] = KEY, *keys[] = {key, NULL};
+	struct trust_req signed_by_key = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED, .key_paths = keys, .n_keys = 1};
+	struct trust_req two[2];
+	struct trust_sig sig = {KEY, "quay.io/org/app:1", D1};
+	const struct trust_req *reqs;
+	size_t n;
+	char r[512], *text;
+
+	assert_non_null(p);
+	/* The default, by the word and by the pointer. */
+	set_ok(p, "default", &accept, 1);
+	assert_int_equal(p->n_def, 1);
+	assert_int_equal(p->def[0].type, TRUST_REQ_INSECURE_ACCEPT_ANYTHING);
+	assert_int_equal(p->n_scopes, 0);
+	two[0] = reject;
+	two[1] = accept;
+	set_ok(p, trust_scope_default, two, 2);
+	assert_int_equal(p->n_def, 2);
+	assert_int_equal(p->def[0].type, TRUST_REQ_REJECT);
+	assert_int_equal(p->def[1].type, TRUST_REQ_INSECURE_ACCEPT_ANYTHING);
+
+	/* New scopes, added out of order: lookups (a bsearch) find them all. */
+	set_ok(p, "quay.io/org", &signed_by_key, 1);
+	set_ok(p, "*.corp.io", &accept, 1);
+	set_ok(p, "docker.io/library/busybox:1", &accept, 1);
+	set_ok(p, "a.io", &reject, 1);
+	set_ok(p, "", &reject, 1);
+	assert_int_equal(p->n_scopes, 5);
+	for (size_t i = 1; i < p->n_scopes; i++)
+		assert_true(strcmp(p->scopes[i - 1].scope, p->scopes[i].scope) < 0);
+	assert_string_equal(trust_policy_scope_for(p, "quay.io/org/app:1", &reqs, &n),
+			    "quay.io/org");
+	assert_int_equal(reqs[0].type, TRUST_REQ_SIGSTORE_SIGNED);
+	assert_string_equal(trust_policy_scope_for(p, "x.corp.io/a:1", &reqs, &n), "*.corp.io");
+	assert_string_equal(trust_policy_scope_for(p, "busybox:1", &reqs, &n),
+			    "docker.io/library/busybox:1");
+	assert_string_equal(trust_policy_scope_for(p, "a.io/x:1", &reqs, &n), "a.io");
+	assert_string_equal(trust_policy_scope_for(p, "b.io/x:1", &reqs, &n), "");
+	assert_int_equal(trust_policy_evaluate(p, "quay.io/org/app:1", D1, &sig, 1, r, sizeof(r)),
+			 TRUST_ACCEPT);
+	assert_int_equal(trust_policy_evaluate(p, "quay.io/org/app:1", D1, NULL, 0, r, sizeof(r)),
+			 TRUST_REJECT);
+
+	/* Deep copies: the caller's strings may go away. */
+	key[1] = 'X';
+	assert_string_equal(p->scopes[4].reqs[0].key_paths[0], KEY);
+	assert_string_equal(p->scopes[4].scope, "quay.io/org");
+
+	/* An existing scope is replaced, not duplicated. */
+	set_ok(p, "quay.io/org", &reject, 1);
+	assert_int_equal(p->n_scopes, 5);
+	assert_string_equal(trust_policy_scope_for(p, "quay.io/org/app:1", &reqs, &n),
+			    "quay.io/org");
+	assert_int_equal(n, 1);
+	assert_int_equal(reqs[0].type, TRUST_REQ_REJECT);
+
+	/* Identities are checked and normalised as the decoder does. */
+	{
+		char k2[] = KEY2, *ks[] = {k2, NULL}, ref[] = "busybox:1";
+		struct trust_req s = {
+		    .type = TRUST_REQ_SIGSTORE_SIGNED,
+		    .key_paths = ks,
+		    .n_keys = 1,
+		    .ident = {.type = TRUST_IDENT_EXACT_REFERENCE, .reference = ref}};
+
+		set_ok(p, "b.io", &s, 1);
+		trust_policy_scope_for(p, "b.io/x:1", &reqs, &n);
+		assert_string_equal(reqs[0].ident.reference, "docker.io/library/busybox:1");
+	}
+
+	/* What was set survives an encode/decode round trip. */
+	text = enc_ok(p);
+	back = dec_ok(text);
+	assert_true(policy_eq(p, back));
+	trust_policy_free(back);
+	free(text);
+	trust_policy_free(p);
+}
+
+static void test_set_scope_errors(void **state)
+{
+	struct trust_policy *p = trust_policy_default_reject();
+	struct trust_req accept = {.type = TRUST_REQ_INSECURE_ACCEPT_ANYTHING};
+	struct trust_req many[TRUST_POLICY_MAX_REQS + 1];
+	char rel[] = "k.pub", abs_[] = KEY, noref[] = "busybox", pfx[] = "a.io/x", bad64[] = "QUJ";
+	char *relv[] = {rel, NULL}, *absv[] = {abs_, NULL}, *b64v[] = {bad64, NULL},
+	     *emptyv[] = {NULL};
+	struct trust_req sig_none = {.type = TRUST_REQ_SIGSTORE_SIGNED};
+	struct trust_req sig_rel = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED, .key_paths = relv, .n_keys = 1};
+	struct trust_req sig_empty = {.type = TRUST_REQ_SIGSTORE_SIGNED, .key_paths = emptyv};
+	struct trust_req sig_b64 = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED, .key_datas = b64v, .n_keys = 1};
+	struct trust_req sig_both = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED, .key_paths = absv, .key_datas = absv, .n_keys = 2};
+	struct trust_req rej_key = {.type = TRUST_REQ_REJECT, .key_paths = absv, .n_keys = 1};
+	struct trust_req rej_ident = {.type = TRUST_REQ_REJECT,
+				      .ident = {.type = TRUST_IDENT_MATCH_EXACT}};
+	struct trust_req gpg_no_type = {
+	    .type = TRUST_REQ_SIGNED_BY, .key_paths = absv, .n_keys = 1};
+	struct trust_req unknown = {.type = (enum trust_req_type)42};
+	struct trust_req ident_unknown = {.type = TRUST_REQ_SIGSTORE_SIGNED,
+					  .key_paths = absv,
+					  .n_keys = 1,
+					  .ident = {.type = (enum trust_ident_type)42}};
+	struct trust_req ident_noref = {.type = TRUST_REQ_SIGSTORE_SIGNED,
+					.key_paths = absv,
+					.n_keys = 1,
+					.ident = {.type = TRUST_IDENT_EXACT_REFERENCE}};
+	struct trust_req ident_untagged = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED,
+	    .key_paths = absv,
+	    .n_keys = 1,
+	    .ident = {.type = TRUST_IDENT_EXACT_REFERENCE, .reference = noref}};
+	struct trust_req ident_half_remap = {
+	    .type = TRUST_REQ_SIGSTORE_SIGNED,
+	    .key_paths = absv,
+	    .n_keys = 1,
+	    .ident = {.type = TRUST_IDENT_REMAP_IDENTITY, .prefix = pfx}};
+	struct trust_req two[2] = {accept, sig_rel};
+	static const char *const bad_scopes[][2] = {
+	    {"quay.io/Org", "has an invalid repository name"},
+	    {"quay.io/a:1@" D1, "has both a tag and a digest"},
+	    {"docker.io/busybox:1", "is not fully qualified"},
+	    {"*.", "is not a valid wildcard scope"},
+	    {"a.io:99999999", "is not a valid registry host"},
+	    {"a b", "is not a valid registry host"},
+	    {"quay.io/x\x1b[31m", "scope \"quay.io/x\\x1b[31m\""},
+	};
+	struct err *err = NULL;
+
+	assert_non_null(p);
+	/* A valid edit first, so "unchanged" means something. */
+	set_ok(p, "quay.io", &accept, 1);
+	for (size_t i = 0; i < sizeof(bad_scopes) / sizeof(bad_scopes[0]); i++)
+		expect_set_error(p, bad_scopes[i][0], &accept, 1, bad_scopes[i][1]);
+	expect_set_error(p, NULL, &accept, 1, "no scope given");
+	expect_set_error(p, "quay.io", &accept, 0, "scope \"quay.io\": 0 requirements");
+	expect_set_error(p, "default", &accept, 0, "the default: 0 requirements");
+	expect_set_error(p, "quay.io", NULL, 1, "0 requirements");
+	for (size_t i = 0; i < TRUST_POLICY_MAX_REQS + 1; i++)
+		many[i] = accept;
+	expect_set_error(p, "quay.io", many, TRUST_POLICY_MAX_REQS + 1, "101 requirements");
+	set_ok(p, "quay.io", many, TRUST_POLICY_MAX_REQS);
+
+	expect_set_error(p, "quay.io", &sig_none, 1,
+			 "scope \"quay.io\": requirement 0: one of \"keyPath\"");
+	expect_set_error(p, "default", &sig_rel, 1,
+			 "the default: requirement 0: \"keyPath\" \"k.pub\" must be an absolute");
+	expect_set_error(p, "quay.io", two, 2, "requirement 1: \"keyPath\" \"k.pub\"");
+	expect_set_error(p, "quay.io", &sig_empty, 1, "\"keyPaths\" is empty");
+	expect_set_error(p, "quay.io", &sig_b64, 1, "\"keyData\" is not valid base64");
+	expect_set_error(p, "quay.io", &sig_both, 1, "are mutually exclusive");
+	expect_set_error(p, "quay.io", &rej_key, 1, "unknown key \"keyPath\"");
+	expect_set_error(p, "quay.io", &rej_ident, 1, "unknown key \"signedIdentity\"");
+	expect_set_error(p, "quay.io", &gpg_no_type, 1, "\"keyType\" is required");
+	expect_set_error(p, "quay.io", &unknown, 1, "unknown requirement type \"?\"");
+	expect_set_error(p, "quay.io", &ident_unknown, 1, "unknown signedIdentity type \"?\"");
+	expect_set_error(p, "quay.io", &ident_noref, 1, "\"dockerReference\" is required");
+	expect_set_error(p, "quay.io", &ident_untagged, 1,
+			 "\"dockerReference\" \"busybox\" contains neither a tag nor a digest");
+	expect_set_error(p, "quay.io", &ident_half_remap, 1, "\"signedPrefix\" is required");
+
+	/* The scope cap. */
+	{
+		char name[32];
+		size_t have = p->n_scopes;
+
+		for (size_t i = have; i < TRUST_POLICY_MAX_SCOPES; i++) {
+			snprintf(name, sizeof(name), "h%zu.io", i);
+			set_ok(p, name, &accept, 1);
+		}
+		assert_int_equal(p->n_scopes, TRUST_POLICY_MAX_SCOPES);
+		expect_set_error(p, "one-more.io", &accept, 1, "has 1000 scopes already");
+		/* Replacing an existing scope is still fine at the cap. */
+		set_ok(p, "h999.io", &accept, 1);
+		assert_int_equal(trust_policy_set_scope(p, "h999.io", &accept, 1, &err), 0);
+	}
+	trust_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,6 +1223,8 @@ int main(void)
 	    cmocka_unit_test(test_decode_caps),	      cmocka_unit_test(test_scope_precedence),
 	    cmocka_unit_test(test_identity_rules),    cmocka_unit_test(test_evaluate_rules),
 	    cmocka_unit_test(test_tighten),	      cmocka_unit_test(test_default_reject),
+	    cmocka_unit_test(test_encode_roundtrip),  cmocka_unit_test(test_encode_errors),
+	    cmocka_unit_test(test_set_scope),	      cmocka_unit_test(test_set_scope_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
