@@ -185,6 +185,45 @@ int image_layer_digest(int blobfd, const struct image_layer_limits *lim, char di
 
 struct image_store;
 
+/*
+ * Why the store holds an image (engine/trust*.c decides; the store keeps
+ * it; `run` re-checks it against the trust policy in force). One entry
+ * per signature that verified at pull, or per admission without one.
+ */
+#define IMAGE_TRUST_MAX 64 /* entries per image; the oldest go first */
+struct image_trust {
+	char *source;	     /* the reference decided on: "127.0.0.1:5000/a/b:v1" as
+			 * trust_policy_scope_for takes it; "" for an unnamed image */
+	char *rule;	     /* "sigstoreSigned", "insecureAcceptAnything" or "local" */
+	char *key;	     /* fingerprint of the key that verified ("sha256:..."),
+			 * NULL for insecureAcceptAnything */
+	char *identity;	     /* the payload's docker-reference (NULL without one) */
+	char *digest;	     /* the manifest digest the decision covers */
+	char *payload;	     /* base64 of the signed payload (local signatures), or NULL */
+	char *signature;     /* base64 of the signature (local signatures), or NULL */
+	int64_t signed_at;   /* the payload's timestamp, 0 when unknown */
+	int64_t verified_at; /* when moat checked it */
+};
+void image_trust_clear(struct image_trust *t);
+void image_trust_free(struct image_trust *t, size_t n);
+/* Deep copy of SRC[0..N) into *OUT (NULL when N is 0). */
+int image_trust_copy(const struct image_trust *src, size_t n, struct image_trust **out,
+		     struct err **err);
+
+/*
+ * The store asks ADMIT about every image a load or a demo build is about
+ * to add (before anything is committed): it returns 0 and may append
+ * trust entries to *T / *N (realloc'd), or fails, which aborts the whole
+ * transaction. IMAGE_ID and MANIFEST are the image's digests; NAMES its
+ * names (NULL-terminated, may be empty).
+ */
+struct image_admit {
+	int (*fn)(void *arg, const char *image_id, const char *manifest, char *const *names,
+		  struct image_trust **t, size_t *n, struct err **err);
+	void *arg;
+};
+void image_store_set_admit(struct image_store *s, const struct image_admit *a);
+
 struct image {
 	char *id;	 /* config digest, "sha256:<hex>" */
 	char **names;	 /* "demo:latest", ... (NULL-terminated) */
@@ -200,6 +239,9 @@ struct image {
 	/* Filled by image_store_resolve from the layers' extraction records: */
 	uint64_t ids_squashed;	  /* entries not owned by 0:0 (SQUASH mode) */
 	uint64_t devices_skipped; /* device nodes never created */
+	/* Filled by resolve and list: the store's trust entries. */
+	struct image_trust *trust;
+	size_t n_trust;
 };
 
 /* ROOT is the data root (e.g. /var/lib/moat); creates what is missing. */
@@ -237,6 +279,7 @@ int image_demo_create(struct image_store *s, const char *name, const char *busyb
 #include <stdio.h> /* FILE, for progress lines */
 
 struct registry_opts; /* image/registry.h */
+struct registry;
 
 /* PURE (image/pull.c, fuzzed by fuzz/pull_fuzz.c). "os/arch[/variant]"
  * into P, normalised like containerd's platforms package: x86_64 and
@@ -294,6 +337,16 @@ struct image_pull_opts {
 	int max_downloads;		 /* layers fetched in parallel; 0: 3 */
 	char *digest;			 /* out, optional (72 bytes): what REF resolved to */
 	bool *up_to_date;		 /* out, optional: nothing had to be downloaded */
+	/* The trust decision, made once the manifest is known (TOP: what REF
+	 * resolved to, an index's digest for a multi-platform image;
+	 * MANIFEST: the platform manifest's) and before any blob is fetched
+	 * or anything stored: a negative errno refuses the image and nothing
+	 * is stored; else *T / *N are the trust entries the store records.
+	 * REG is the open registry of REF's repository. NULL: no check (the
+	 * store's own tests). */
+	int (*verify)(void *arg, struct registry *reg, const char *top, const char *manifest,
+		      struct image_trust **t, size_t *n, struct err **err);
+	void *verify_arg;
 };
 int image_store_pull(struct image_store *s, const char *ref, const struct image_pull_opts *o,
 		     char **id, struct err **err);

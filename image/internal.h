@@ -61,6 +61,9 @@ struct store_record {
 	 * (an index's, for a multi-platform pull). NULL-terminated; NULL or
 	 * empty when there is none (records written before they existed). */
 	char **repo_digests;
+	/* Why the image is trusted (image.h); at most IMAGE_TRUST_MAX. */
+	struct image_trust *trust;
+	size_t n_trust;
 };
 
 /* NAME@DIGEST as a record keeps it: REF (any spelling Docker accepts,
@@ -84,6 +87,16 @@ const char *store_names_get(const struct store_names *nm, const char *name);
 /* ROOTFD/names.json; a missing file is an empty index. */
 int store_names_load(int rootfd, struct store_names *nm, struct err **err);
 int store_names_save(int rootfd, const struct store_names *nm, struct err **err);
+/* Adds the trust entries T[0..N) to R: an entry already there (same
+ * source, rule, key, identity, digest) only gets the newer verified_at;
+ * beyond IMAGE_TRUST_MAX the oldest go. 1 when R changed, 0, or < 0. */
+int store_record_add_trust(struct store_record *r, const struct image_trust *t, size_t n,
+			   struct err **err);
+/* Adds T[0..N) to the stored record of image ID (under the store lock, a
+ * rewrite RW can undo). */
+struct store_rewrites;
+int store_trust_claim(int imagesfd, const char *id, const struct image_trust *t, size_t n,
+		      struct store_rewrites *rw, struct err **err);
 int store_record_encode(const struct store_record *r, char **out, struct err **err);
 /* Decodes the record text BUF of file NAME, checked against HEX (PURE). */
 int store_record_decode(const char *buf, size_t len, const char *hex, const char *name,

@@ -763,7 +763,7 @@ static int pull_names(struct puller *p, char ***names, struct err **err)
 /* The image is already in the store: only its name is (re)set and its
  * repo digest added (the commit keeps the record as it is otherwise). */
 static int up_to_date(struct puller *p, const char *id, char **names, const char *rd,
-		      struct err **err)
+		      const struct image_trust *t, size_t n, struct err **err)
 {
 	_cleanup_close_ int lock = store_lock_take(p->s, LOCK_SH, err);
 	struct store_record rec = {0};
@@ -775,6 +775,8 @@ static int up_to_date(struct puller *p, const char *id, char **names, const char
 	closep(&lock);
 	if (r == 0)
 		r = store_record_add_repo_digest(&rec, rd, err);
+	if (r >= 0)
+		r = store_record_add_trust(&rec, t, n, err);
 	if (r >= 0)
 		r = store_txn_add_image(p->t, &rec, names, err);
 	store_record_clear(&rec);
@@ -803,6 +805,8 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 	struct store_record rec = {0};
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char *body = NULL, *have = NULL, *rd = NULL;
+	struct image_trust *trust = NULL;
+	size_t n_trust = 0;
 	char top[72] = "", digest[72] = "", hex[SHA256_HEX_LEN + 1];
 	bool from_index = false, fresh = false;
 	size_t len = 0;
@@ -827,6 +831,10 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 		say(&p, "%s: Pulling from %s", p.ref.digest ? p.ref.digest : p.ref.tag, p.ref.path);
 		r = fetch_manifest(&p, &want, top, digest, &body, &len, &man, &from_index, err);
 	}
+	/* Trust first: nothing is fetched or staged for an image the policy
+	 * refuses. */
+	if (r == 0 && p.o->verify)
+		r = p.o->verify(p.o->verify_arg, p.reg, top, digest, &trust, &n_trust, err);
 	/* Docker's RepoDigests entry: the name and what REF resolved to (an
 	 * index's digest for a multi-platform image). */
 	if (r == 0)
@@ -835,7 +843,7 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 		r = store_txn_begin(s, &p.t, err);
 	/* The image is known by its config digest: nothing to fetch. */
 	if (r == 0 && image_store_lookup(s, man->config.digest, &have, err) == 0) {
-		r = up_to_date(&p, have, names, rd, err);
+		r = up_to_date(&p, have, names, rd, trust, n_trust, err);
 	} else if (r == 0) {
 		err_free(err);
 		fresh = true;
@@ -857,6 +865,8 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 			r = store_record_add_repo_digest(&rec, rd, err);
 		}
 		if (r >= 0)
+			r = store_record_add_trust(&rec, trust, n_trust, err);
+		if (r >= 0)
 			r = store_txn_add_image(p.t, &rec, names, err);
 	}
 	if (r == 0)
@@ -873,6 +883,7 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 			*p.o->up_to_date = !fresh;
 	}
 	store_record_clear(&rec);
+	image_trust_free(trust, n_trust);
 	image_config_free(cfg);
 	image_manifest_free(man);
 	image_platform_clear(&want);

@@ -45,7 +45,197 @@ void store_record_clear(struct store_record *r)
 		layer_clear(&r->layers[i]);
 	free(r->layers);
 	strvfree(r->repo_digests);
+	image_trust_free(r->trust, r->n_trust);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- trust entries ---- */
+
+void image_trust_clear(struct image_trust *t)
+{
+	free(t->source);
+	free(t->rule);
+	free(t->key);
+	free(t->identity);
+	free(t->digest);
+	free(t->payload);
+	free(t->signature);
+	memset(t, 0, sizeof(*t));
+}
+
+void image_trust_free(struct image_trust *t, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++)
+		image_trust_clear(&t[i]);
+	free(t);
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (s && !(*out = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int image_trust_copy(const struct image_trust *src, size_t n, struct image_trust **out,
+		     struct err **err)
+{
+	struct image_trust *v;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return err_errno(err, ENOMEM, "trust");
+	for (size_t i = 0; i < n; i++) {
+		const struct image_trust *a = &src[i];
+		struct image_trust *b = &v[i];
+
+		b->signed_at = a->signed_at;
+		b->verified_at = a->verified_at;
+		if (dup_opt(a->source, &b->source) < 0 || dup_opt(a->rule, &b->rule) < 0 ||
+		    dup_opt(a->key, &b->key) < 0 || dup_opt(a->identity, &b->identity) < 0 ||
+		    dup_opt(a->digest, &b->digest) < 0 || dup_opt(a->payload, &b->payload) < 0 ||
+		    dup_opt(a->signature, &b->signature) < 0) {
+			image_trust_free(v, n);
+			return err_errno(err, ENOMEM, "trust");
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static bool opt_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The same decision: same source, rule, key, identity and digest. */
+static bool trust_same(const struct image_trust *a, const struct image_trust *b)
+{
+	return opt_eq(a->source, b->source) && opt_eq(a->rule, b->rule) && opt_eq(a->key, b->key) &&
+	       opt_eq(a->identity, b->identity) && opt_eq(a->digest, b->digest);
+}
+
+int store_record_add_trust(struct store_record *r, const struct image_trust *t, size_t n,
+			   struct err **err)
+{
+	int changed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct image_trust *one = NULL, *nv;
+		size_t j;
+
+		for (j = 0; j < r->n_trust && !trust_same(&r->trust[j], &t[i]); j++)
+			;
+		if (j < r->n_trust) {
+			/* Seen again: keep the newer check. */
+			if (t[i].verified_at > r->trust[j].verified_at) {
+				r->trust[j].verified_at = t[i].verified_at;
+				changed = 1;
+			}
+			continue;
+		}
+		if (image_trust_copy(&t[i], 1, &one, err) < 0)
+			return err_ret(*err);
+		if (r->n_trust >= IMAGE_TRUST_MAX) {
+			image_trust_clear(&r->trust[0]);
+			memmove(&r->trust[0], &r->trust[1], (r->n_trust - 1) * sizeof(*r->trust));
+			r->n_trust--;
+		}
+		nv = realloc(r->trust, (r->n_trust + 1) * sizeof(*nv));
+		if (!nv) {
+			image_trust_free(one, 1);
+			return err_errno(err, ENOMEM, "trust");
+		}
+		r->trust = nv;
+		r->trust[r->n_trust++] = *one;
+		free(one);
+		changed = 1;
+	}
+	return changed;
+}
+
+static bool trust_rule_valid(const char *rule)
+{
+	return rule && (!strcmp(rule, "sigstoreSigned") ||
+			!strcmp(rule, "insecureAcceptAnything") || !strcmp(rule, "local"));
+}
+
+static json_t *trust_encode(const struct image_trust *t, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct image_trust *e = &t[i];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "source", e->source ? e->source : "",
+				      "rule", e->rule, "signed_at", (json_int_t)e->signed_at,
+				      "verified_at", (json_int_t)e->verified_at);
+		if (o && e->key && json_object_set_new(o, "key", json_string(e->key)) < 0)
+			o = NULL;
+		if (o && e->identity &&
+		    json_object_set_new(o, "identity", json_string(e->identity)) < 0)
+			o = NULL;
+		if (o && e->digest && json_object_set_new(o, "digest", json_string(e->digest)) < 0)
+			o = NULL;
+		if (o && e->payload &&
+		    json_object_set_new(o, "payload", json_string(e->payload)) < 0)
+			o = NULL;
+		if (o && e->signature &&
+		    json_object_set_new(o, "signature", json_string(e->signature)) < 0)
+			o = NULL;
+		if (!o || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static int trust_decode(json_t *root, const char *name, struct store_record *r, struct err **err)
+{
+	json_t *arr = json_object_get(root, "trust"), *e;
+	size_t i;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > IMAGE_TRUST_MAX)
+		return err_set(err, EINVAL, "image record %s: bad trust list", name);
+	if (json_array_size(arr) == 0)
+		return 0;
+	r->trust = calloc(json_array_size(arr), sizeof(*r->trust));
+	if (!r->trust)
+		return err_errno(err, ENOMEM, "record");
+	json_array_foreach (arr, i, e) {
+		struct image_trust *t = &r->trust[i];
+		json_t *v;
+
+		r->n_trust++;
+		if (!json_is_object(e) || json_get_str(e, "source", &t->source, name, err) < 0 ||
+		    json_get_str(e, "rule", &t->rule, name, err) < 0 ||
+		    json_get_str(e, "key", &t->key, name, err) < 0 ||
+		    json_get_str(e, "identity", &t->identity, name, err) < 0 ||
+		    json_get_str(e, "digest", &t->digest, name, err) < 0 ||
+		    json_get_str(e, "payload", &t->payload, name, err) < 0 ||
+		    json_get_str(e, "signature", &t->signature, name, err) < 0) {
+			if (!*err)
+				err_set(err, EINVAL, "image record %s: bad trust entry %zu", name,
+					i);
+			return err_ret(*err);
+		}
+		v = json_object_get(e, "signed_at");
+		t->signed_at = json_is_integer(v) ? json_integer_value(v) : 0;
+		v = json_object_get(e, "verified_at");
+		t->verified_at = json_is_integer(v) ? json_integer_value(v) : 0;
+		if (!t->source || !trust_rule_valid(t->rule) ||
+		    (t->digest && !digest_valid(t->digest)) || (t->key && !digest_valid(t->key)) ||
+		    (strcmp(t->rule, "insecureAcceptAnything") && !t->key))
+			return err_set(err, EINVAL, "image record %s: bad trust entry %zu", name,
+				       i);
+	}
+	return 0;
 }
 
 /* ---- names index ---- */
@@ -300,6 +490,11 @@ int store_record_encode(const struct store_record *r, char **out, struct err **e
 	/* Left out when empty: such a record reads the same to older moats. */
 	if (root && json_array_size(rds) && json_object_set(root, "repo_digests", rds) < 0)
 		return err_errno(err, ENOMEM, "record");
+	if (root && r->n_trust) {
+		json_t *t = trust_encode(r->trust, r->n_trust);
+		if (!t || json_object_set_new(root, "trust", t) < 0)
+			return err_errno(err, ENOMEM, "record");
+	}
 	if (!root)
 		return err_errno(err, ENOMEM, "record");
 	*out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -385,7 +580,7 @@ int store_record_decode(const char *buf, size_t len, const char *hex, const char
 			return err_set(err, EINVAL, "image record %s: bad layer %zu", name, i);
 		}
 	}
-	if (decode_repo_digests(root, name, r, err) < 0) {
+	if (decode_repo_digests(root, name, r, err) < 0 || trust_decode(root, name, r, err) < 0) {
 		store_record_clear(r);
 		return err_ret(*err);
 	}
@@ -415,6 +610,11 @@ int store_record_copy(struct store_record *dst, const struct store_record *src, 
 	dst->layers = NULL;
 	dst->n_layers = 0;
 	dst->repo_digests = NULL;
+	dst->trust = NULL;
+	dst->n_trust = 0;
+	if (image_trust_copy(src->trust, src->n_trust, &dst->trust, err) < 0)
+		return err_ret(*err);
+	dst->n_trust = src->n_trust;
 	dst->layers = calloc(src->n_layers + 1, sizeof(*dst->layers));
 	if (!dst->layers)
 		return err_errno(err, ENOMEM, "record");
@@ -779,4 +979,21 @@ int store_untag_repo_digests(struct store_record *rec, const struct store_names 
 		*changed = true;
 	}
 	return 0;
+}
+
+int store_trust_claim(int imagesfd, const char *id, const struct image_trust *t, size_t n,
+		      struct store_rewrites *rw, struct err **err)
+{
+	struct store_record rec;
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (store_record_load(imagesfd, id + 7, &rec, err) < 0)
+		return err_ret(*err);
+	r = store_record_add_trust(&rec, t, n, err);
+	if (r > 0)
+		r = store_record_rewrite(imagesfd, &rec, rw, err);
+	store_record_clear(&rec);
+	return r < 0 ? r : 0;
 }

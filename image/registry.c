@@ -784,3 +784,41 @@ int registry_list_tags(struct registry *r, char ***tags, struct err **err)
 	*tags = steal_ptr(all);
 	return 0;
 }
+
+int registry_get_referrers(struct registry *r, const char *digest, size_t cap, char **body,
+			   size_t *len, struct err **err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct resp p = {.content_length = -1};
+	struct req q = {.method = "GET",
+			.body_fd = -1,
+			.accept = "Accept: application/vnd.oci.image.index.v1+json",
+			.mem_cap = cap};
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (need_repo(r, err) < 0)
+		return -EINVAL;
+	if (!digest || !digest_valid(digest))
+		return err_set(err, EINVAL, "\"%s\": invalid digest \"%.80s\"", r->name,
+			       digest ? digest : "");
+	if (asprintf(&path, "/v2/%s/referrers/%s", r->repo, digest) < 0)
+		return err_errno(err, ENOMEM, "referrers");
+	q.path = path;
+	rc = registry_request(r, &q, &p, "referrers", err);
+	/* A registry without the API (distribution 2.x) answers 404 (or 405,
+	 * 400 on some): "none", like an empty index. */
+	if (rc == 0 && (p.status == 404 || p.status == 405 || p.status == 400))
+		rc = err_set(err, ENOENT, "\"%s\": no referrers API", r->name);
+	else if (rc == 0 && p.status != 200)
+		rc = registry_http_error(r, &p, "referrers", err);
+	if (rc == 0) {
+		*len = p.len;
+		*body = p.body ? steal_ptr(p.body) : strdup("");
+		if (!*body)
+			rc = err_errno(err, ENOMEM, "referrers");
+	}
+	registry_resp_clear(&p);
+	return rc;
+}

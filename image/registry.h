@@ -69,6 +69,10 @@ int registry_put_blob(struct registry *r, const char *digest, int fd, int64_t si
  * against our own sha256 of BODY). */
 int registry_put_manifest(struct registry *r, const char *ref, const char *media_type,
 			  const char *body, size_t len, char digest[72], struct err **err);
+/* GET /v2/<repo>/referrers/<DIGEST> (OCI 1.1): the index body (capped at
+ * CAP bytes). -ENOENT when the registry has no such API (404/405/400). */
+int registry_get_referrers(struct registry *r, const char *digest, size_t cap, char **body,
+			   size_t *len, struct err **err);
 /* GET /v2/<repo>/tags/list, following Link pagination. */
 int registry_list_tags(struct registry *r, char ***tags, struct err **err);
 

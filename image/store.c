@@ -60,7 +60,16 @@ struct image_store {
 	char modekey[160];
 	char *modedir; /* absolute */
 	struct image_idmode mode;
+	struct image_admit admit; /* load and demo: may refuse, adds trust entries */
 };
+
+void image_store_set_admit(struct image_store *s, const struct image_admit *a)
+{
+	if (a)
+		s->admit = *a;
+	else
+		memset(&s->admit, 0, sizeof(s->admit));
+}
 
 static int modekey(const struct image_idmode *m, char *out, size_t len, struct err **err)
 {
@@ -654,6 +663,9 @@ int store_txn_add_image(struct store_txn *t, const struct store_record *rec, cha
 	t->n_images++;
 	if (store_record_copy(&img->rec, rec, err) < 0)
 		return err_ret(*err);
+	if (t->s->admit.fn && t->s->admit.fn(t->s->admit.arg, rec->id, rec->manifest, names,
+					     &img->rec.trust, &img->rec.n_trust, err) < 0)
+		return err_ret(*err);
 	while (names && names[n])
 		n++;
 	img->names = calloc(n + 1, sizeof(char *));
@@ -757,6 +769,11 @@ int store_txn_commit(struct store_txn *t, struct err **err)
 	for (size_t i = 0; i < t->n_images; i++) {
 		r = store_repo_digests_claim(s->imagesfd, t->images[i].rec.id,
 					     t->images[i].rec.repo_digests, &rw, err);
+		/* An image already here gains this admission's trust entries. */
+		if (r == 0 && !added_img[i])
+			r = store_trust_claim(s->imagesfd, t->images[i].rec.id,
+					      t->images[i].rec.trust, t->images[i].rec.n_trust, &rw,
+					      err);
 		if (r < 0) {
 			err_prefix(err, "commit");
 			goto rollback;
@@ -863,6 +880,7 @@ void image_free(struct image *img)
 	free(img->id);
 	strvfree(img->names);
 	strvfree(img->repo_digests);
+	image_trust_free(img->trust, img->n_trust);
 	image_config_free(img->config);
 	for (size_t i = 0; i < img->n_layers; i++)
 		free(img->layer_dirs[i]);
@@ -915,8 +933,11 @@ int image_store_list(struct image_store *s, struct image ***out, size_t *n, stru
 			img->size = rec.size;
 		}
 		if (!img || !img->id || names_of(&nm, img->id, &img->names, err) < 0 ||
-		    strv_copy(rec.repo_digests, &img->repo_digests, err) < 0)
+		    strv_copy(rec.repo_digests, &img->repo_digests, err) < 0 ||
+		    image_trust_copy(rec.trust, rec.n_trust, &img->trust, err) < 0)
 			r = err_errno(err, ENOMEM, "list");
+		else
+			img->n_trust = rec.n_trust;
 		store_record_clear(&rec);
 		if (r < 0)
 			break;
@@ -1057,6 +1078,8 @@ int image_store_resolve(struct image_store *s, const char *ref, struct image **o
 	img->created = rec.created;
 	img->size = rec.size;
 	r = strv_copy(rec.repo_digests, &img->repo_digests, err);
+	if (r == 0 && (r = image_trust_copy(rec.trust, rec.n_trust, &img->trust, err)) == 0)
+		img->n_trust = rec.n_trust;
 	if (r == 0)
 		r = load_config(s, &rec, &img->config, err);
 	if (r == 0) {
