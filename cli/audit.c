@@ -53,7 +53,7 @@ static int log_opts(struct cli_ctx *ctx, struct audit_opts *o, char **ckey, stru
 	return 0;
 }
 
-static int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
+static int audit_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"key", required_argument, NULL, 'k'},
@@ -318,7 +318,7 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		return 125;
 	}
 	if (!strcmp(argv[1], "verify"))
-		return cmd_verify(ctx, argc - 1, argv + 1);
+		return audit_cmd_verify(ctx, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return cmd_show(ctx, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -18,6 +18,7 @@ struct cli_ctx {
 	char *audit_log;      /* --audit-log / MOAT_AUDIT_LOG, or the default for the identity */
 	char *audit_key;      /* --audit-key / MOAT_AUDIT_KEY: keyed (HMAC) records */
 	bool audit_fail_open; /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
+	char *trust_policy;   /* --trust-policy / MOAT_TRUST_POLICY: the whole policy */
 	bool rootless;	      /* geteuid() != 0 */
 	uid_t uid;
 	gid_t gid;
@@ -49,6 +50,31 @@ void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out);
 /* The image store for this caller's default identity. */
 struct image_store;
 int cli_store_open(const struct cli_ctx *ctx, struct image_store **s, struct err **err);
+
+/* What one pull, push, sign or verify needs to talk to the registry of a
+ * reference: moat's registries configuration, the stored credentials, and
+ * the options made of them. */
+#include "image/credentials.h"
+#include "image/regconf.h"
+#include "image/registry.h"
+struct cli_regsetup {
+	struct regconf *conf;
+	struct registry_creds creds;
+	struct registry_opts ro;
+};
+/* For REF's registry; TLS_VERIFY 1/0 from --tls-verify, -1: the
+ * configuration decides (insecure registries: no verification, http
+ * fallback). MOAT_REGISTRY_TIMEOUT sets the per-request timeout. */
+int cli_reg_setup(const char *ref, int tls_verify, struct cli_regsetup *rs, struct err **err);
+void cli_regsetup_clear(struct cli_regsetup *rs);
+/* Appends a "trust.decision" record to L (left open): ACTION ("pull",
+ * "run", "load", "verify"), REF, DIGEST (may be NULL), the verdict, its
+ * REASON, and the fingerprints KEYS whose signatures counted (may be
+ * NULL). 125 when the log refused it (printed), else 0. */
+int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, const char *digest,
+		    bool accepted, const char *reason, char **keys);
+/* --tls-verify[=BOOL]: 1 or 0 (Go's strconv.ParseBool spellings). */
+int cli_parse_tls_verify(const char *arg, int *out, struct err **err);
 /* Resolves REF (id, prefix or name) to a full id; prints the error. */
 int cli_resolve(struct cli_ctx *ctx, const char *ref, char id[65], struct err **err);
 
@@ -72,6 +98,13 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_images(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_trust(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sign(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
+/* push --sign-key: signs DIGEST, just pushed as DEST, with KEYFILE. */
+int cli_sign_pushed(struct cli_ctx *ctx, const char *dest, int tls, const char *keyfile,
+		    const char *digest, struct err **err);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);

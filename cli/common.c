@@ -8,12 +8,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "engine/events.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
+#include "image/reference.h"
 
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
 {
@@ -31,6 +34,7 @@ void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out)
 	out->uid = ctx->uid;
 	out->gid = ctx->gid;
 	cli_audit_conf(ctx, &out->audit);
+	out->trust_policy = ctx->trust_policy;
 }
 
 int cli_audit_begin(const struct cli_ctx *ctx, struct audit_log **l, struct err **err)
@@ -102,4 +106,97 @@ int cli_fail(struct err **err)
 		fprintf(stderr, "moat: unknown error\n");
 	}
 	return code;
+}
+
+/* ---- registries ---- */
+
+void cli_regsetup_clear(struct cli_regsetup *rs)
+{
+	registry_creds_clear(&rs->creds);
+	regconf_free(rs->conf);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* --tls-verify[=BOOL]: 1 or 0; -1 when absent. */
+int cli_parse_tls_verify(const char *arg, int *out, struct err **err)
+{
+	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1") || !strcmp(arg, "t") ||
+	    !strcmp(arg, "TRUE") || !strcmp(arg, "True"))
+		*out = 1;
+	else if (!strcmp(arg, "false") || !strcmp(arg, "0") || !strcmp(arg, "f") ||
+		 !strcmp(arg, "FALSE") || !strcmp(arg, "False"))
+		*out = 0;
+	else
+		return err_set(err, EINVAL,
+			       "invalid argument \"%s\" for \"--tls-verify\" flag: "
+			       "strconv.ParseBool: parsing \"%s\": invalid syntax",
+			       arg, arg);
+	return 0;
+}
+
+int cli_reg_setup(const char *ref, int tls_verify, struct cli_regsetup *rs, struct err **err)
+{
+	struct image_reference r = {0};
+	const char *host, *env;
+	bool insecure;
+	int ret = 0;
+
+	memset(rs, 0, sizeof(*rs));
+	if (image_reference_parse(ref, &r, err) < 0)
+		return err_ret(*err);
+	host = image_reference_registry_host(&r);
+	if (regconf_load(&rs->conf, err) < 0) {
+		ret = err_ret(*err);
+		goto out;
+	}
+	insecure = regconf_insecure(rs->conf, r.domain) || regconf_insecure(rs->conf, host);
+	if (tls_verify < 0)
+		tls_verify = !insecure;
+	rs->ro.tls_verify = tls_verify;
+	rs->ro.plain_http = !tls_verify;
+	regconf_certs_dirs(rs->conf, rs->ro.certs_dirs);
+	/* Credentials are stored under the name `moat login` was given. */
+	if (credentials_get(r.domain, &rs->creds, err) < 0) {
+		ret = err_prefix(err, "credentials for %s", r.domain);
+		goto out;
+	}
+	if (rs->creds.username || rs->creds.identity_token)
+		rs->ro.creds = &rs->creds;
+	/* For tests of hanging registries: a shorter per-request timeout. */
+	env = getenv("MOAT_REGISTRY_TIMEOUT");
+	if (env && *env) {
+		char *end;
+		long t = strtol(env, &end, 10);
+		if (*end || t < 1 || t > 3600) {
+			ret =
+			    err_set(err, EINVAL,
+				    "MOAT_REGISTRY_TIMEOUT=\"%s\": expected seconds (1-3600)", env);
+			goto out;
+		}
+		rs->ro.timeout_s = t;
+	}
+out:
+	image_reference_clear(&r);
+	if (ret < 0) {
+		registry_creds_clear(&rs->creds);
+		regconf_free(rs->conf);
+		memset(rs, 0, sizeof(*rs));
+	}
+	return ret;
+}
+
+/* ---- trust ---- */
+
+int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, const char *digest,
+		    bool accepted, const char *reason, char **keys)
+{
+	struct err *ae = NULL;
+
+	if (engine_audit(l, engine_trust_event(action, ref, digest, accepted, reason, keys), &ae) <
+	    0) {
+		fprintf(stderr, "moat: %s\n", ae ? ae->msg : "audit log");
+		err_free(&ae);
+		return 125;
+	}
+	return 0;
 }

@@ -56,6 +56,10 @@ static const struct verb {
     {"images", cmd_images, "List images"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},
+    {"sign", cmd_sign, "Sign an image in a registry (cosign format)"},
+    {"verify", cmd_verify, "Check an image's signatures against the trust policy"},
+    {"key", cmd_key, "Generate a signing key pair"},
+    {"trust", cmd_trust, "Show or edit the image trust policy"},
     {"demo-image", cmd_demo_image, "Build the demo image from the host's busybox-static"},
     {"info", cmd_info, "Show state locations, identity and kernel features"},
     {"audit", cmd_audit, "Verify or show the tamper-evident audit log"},
@@ -74,6 +78,9 @@ static void usage(FILE *f)
 		   "  --audit-key FILE  HMAC key: keyed audit records (env MOAT_AUDIT_KEY)\n"
 		   "  --audit-fail-open run even when the audit log cannot be written\n"
 		   "                    (env MOAT_AUDIT_FAIL_OPEN=1; recorded as a gap)\n"
+		   "  --trust-policy FILE  use FILE as the whole trust policy, instead of\n"
+		   "                    /etc/moat/trust-policy.json and the user's file\n"
+		   "                    (env MOAT_TRUST_POLICY)\n"
 		   "  --version      print the version\n");
 }
 
@@ -165,6 +172,8 @@ int main(int argc, char **argv)
 		ctx.audit_log = strdup(e);
 	if ((e = getenv("MOAT_AUDIT_KEY")) && *e)
 		ctx.audit_key = strdup(e);
+	if ((e = getenv("MOAT_TRUST_POLICY")) && *e)
+		ctx.trust_policy = strdup(e);
 	ctx.audit_fail_open = (e = getenv("MOAT_AUDIT_FAIL_OPEN")) && !strcmp(e, "1");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -191,6 +200,8 @@ int main(int argc, char **argv)
 			slot = &ctx.audit_log;
 		else if (!strncmp(a, "--audit-key", 11) && (a[11] == '=' || !a[11]))
 			slot = &ctx.audit_key;
+		else if (!strncmp(a, "--trust-policy", 14) && (a[14] == '=' || !a[14]))
+			slot = &ctx.trust_policy;
 		if (!slot) {
 			err_set(&err, EINVAL, "unknown flag: %s", a);
 			return cli_fail(&err);
@@ -221,6 +232,7 @@ int main(int argc, char **argv)
 		free(ctx.runroot);
 		free(ctx.audit_log);
 		free(ctx.audit_key);
+		free(ctx.trust_policy);
 		return r;
 	}
 	err_set(&err, EINVAL, "unknown command \"%s\" (see moat --help)", argv[i]);

@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "engine/engine.h"
+#include "engine/trust.h"
 #include "image/credentials.h"
 #include "image/image.h"
 #include "image/reference.h"
@@ -39,88 +40,6 @@ static void store_closep(struct image_store **s)
 	image_store_close(*s);
 }
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
-
-/* What one pull or push needs to talk to the registry of REF. */
-struct regsetup {
-	struct regconf *conf;
-	struct registry_creds creds;
-	struct registry_opts ro;
-};
-
-static void regsetup_clear(struct regsetup *rs)
-{
-	registry_creds_clear(&rs->creds);
-	regconf_free(rs->conf);
-	memset(rs, 0, sizeof(*rs));
-}
-
-/* --tls-verify[=BOOL]: 1 or 0; -1 when absent. */
-static int parse_tls_verify(const char *arg, int *out, struct err **err)
-{
-	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1") || !strcmp(arg, "t") ||
-	    !strcmp(arg, "TRUE") || !strcmp(arg, "True"))
-		*out = 1;
-	else if (!strcmp(arg, "false") || !strcmp(arg, "0") || !strcmp(arg, "f") ||
-		 !strcmp(arg, "FALSE") || !strcmp(arg, "False"))
-		*out = 0;
-	else
-		return err_set(err, EINVAL,
-			       "invalid argument \"%s\" for \"--tls-verify\" flag: "
-			       "strconv.ParseBool: parsing \"%s\": invalid syntax",
-			       arg, arg);
-	return 0;
-}
-
-static int reg_setup(const char *ref, int tls_verify, struct regsetup *rs, struct err **err)
-{
-	struct image_reference r = {0};
-	const char *host, *env;
-	bool insecure;
-	int ret = 0;
-
-	memset(rs, 0, sizeof(*rs));
-	if (image_reference_parse(ref, &r, err) < 0)
-		return err_ret(*err);
-	host = image_reference_registry_host(&r);
-	if (regconf_load(&rs->conf, err) < 0) {
-		ret = err_ret(*err);
-		goto out;
-	}
-	insecure = regconf_insecure(rs->conf, r.domain) || regconf_insecure(rs->conf, host);
-	if (tls_verify < 0)
-		tls_verify = !insecure;
-	rs->ro.tls_verify = tls_verify;
-	rs->ro.plain_http = !tls_verify;
-	regconf_certs_dirs(rs->conf, rs->ro.certs_dirs);
-	/* Credentials are stored under the name `moat login` was given. */
-	if (credentials_get(r.domain, &rs->creds, err) < 0) {
-		ret = err_prefix(err, "credentials for %s", r.domain);
-		goto out;
-	}
-	if (rs->creds.username || rs->creds.identity_token)
-		rs->ro.creds = &rs->creds;
-	/* For tests of hanging registries: a shorter per-request timeout. */
-	env = getenv("MOAT_REGISTRY_TIMEOUT");
-	if (env && *env) {
-		char *end;
-		long t = strtol(env, &end, 10);
-		if (*end || t < 1 || t > 3600) {
-			ret =
-			    err_set(err, EINVAL,
-				    "MOAT_REGISTRY_TIMEOUT=\"%s\": expected seconds (1-3600)", env);
-			goto out;
-		}
-		rs->ro.timeout_s = t;
-	}
-out:
-	image_reference_clear(&r);
-	if (ret < 0) {
-		registry_creds_clear(&rs->creds);
-		regconf_free(rs->conf);
-		memset(rs, 0, sizeof(*rs));
-	}
-	return ret;
-}
 
 /* "docker.io/library/busybox:latest": what Docker prints last. */
 static char *full_name(const char *ref)
@@ -138,6 +57,30 @@ static char *full_name(const char *ref)
 	return s;
 }
 
+/* The trust decision of one pull (image_pull_opts.verify). */
+struct pull_trust {
+	struct trust_policy *p;
+	const char *source;
+	struct engine_trust_report rep;
+	char digest[72];
+	bool decided;
+};
+
+static int pull_verify(void *arg, struct registry *reg, const char *top, const char *manifest,
+		       struct image_trust **t, size_t *n, struct err **err)
+{
+	struct pull_trust *pt = arg;
+	int r;
+
+	pt->decided = true;
+	snprintf(pt->digest, sizeof(pt->digest), "%s", top);
+	r = engine_trust_verify_registry(pt->p, reg, pt->source, top, manifest, &pt->rep, t, n,
+					 err);
+	if (r < 0 && !pt->rep.reason[0])
+		snprintf(pt->rep.reason, sizeof(pt->rep.reason), "%.700s", (*err)->msg);
+	return r < 0 ? err_prefix(err, "%s", pt->source) : 0;
+}
+
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -152,9 +95,10 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 	_cleanup_free_ char *id = NULL, *full = NULL;
 	struct audit_log *alog = NULL;
 	struct audit_event *ev = NULL;
-	struct regsetup rs = {0};
+	struct cli_regsetup rs = {0};
 	struct err *err = NULL;
 	struct image_pull_opts po = {0};
+	struct pull_trust pt = {0};
 	char digest[72] = "";
 	bool quiet = false;
 	int c, tls = -1, r;
@@ -170,7 +114,7 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 			po.platform = optarg;
 			break;
 		case 'T':
-			if (parse_tls_verify(optarg, &tls, &err) < 0)
+			if (cli_parse_tls_verify(optarg, &tls, &err) < 0)
 				return cli_fail(&err);
 			break;
 		case 'a':
@@ -199,14 +143,23 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_fail(&err);
 		image_platform_clear(&p);
 	}
-	if (reg_setup(argv[optind], tls, &rs, &err) < 0)
+	/* The policy first: one that cannot be read stops everything. */
+	if (engine_trust_policy_load(ctx->trust_policy, &pt.p, NULL, &err) < 0)
 		return cli_fail(&err);
+	if (cli_reg_setup(argv[optind], tls, &rs, &err) < 0) {
+		trust_policy_free(pt.p);
+		return cli_fail(&err);
+	}
 	po.reg = &rs.ro;
 	po.progress = quiet ? NULL : stdout;
 	po.digest = digest;
 	full = full_name(argv[optind]);
+	pt.source = full ? full : argv[optind];
+	po.verify = pull_verify;
+	po.verify_arg = &pt;
 	if (cli_audit_begin(ctx, &alog, &err) < 0) {
-		regsetup_clear(&rs);
+		cli_regsetup_clear(&rs);
+		trust_policy_free(pt.p);
 		return cli_fail(&err);
 	}
 	ev = audit_event_new("image.pull");
@@ -217,8 +170,15 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 	r = cli_store_open(ctx, &s, &err);
 	if (r == 0)
 		r = image_store_pull(s, argv[optind], &po, &id, &err);
-	regsetup_clear(&rs);
+	cli_regsetup_clear(&rs);
+	trust_policy_free(pt.p);
+	if (pt.decided && cli_audit_trust(alog, "pull", pt.source, pt.digest, pt.rep.accepted,
+					  pt.rep.reason, pt.rep.keys) != 0)
+		r = r < 0 ? r : -EIO;
+	engine_trust_report_clear(&pt.rep);
 	if (r < 0) {
+		if (!err)
+			err_set(&err, EIO, "audit log refused the trust decision");
 		cli_audit_finish(alog, ev, err);
 		return cli_fail(&err);
 	}
@@ -236,20 +196,18 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"tls-verify", optional_argument, NULL, 'T'},
-	    {"all-tags", no_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"quiet", no_argument, NULL, 'q'},	  {"tls-verify", optional_argument, NULL, 'T'},
+	    {"all-tags", no_argument, NULL, 'a'}, {"sign-key", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	_cleanup_store_ struct image_store *s = NULL;
 	_cleanup_free_ char *full = NULL;
 	struct audit_log *alog = NULL;
 	struct audit_event *ev = NULL;
-	struct regsetup rs = {0};
+	struct cli_regsetup rs = {0};
 	struct err *err = NULL;
 	struct image_push_opts po = {0};
-	const char *src, *dest;
+	const char *src, *dest, *sign_key = NULL;
 	char digest[72] = "";
 	bool quiet = false;
 	int c, tls = -1, r;
@@ -262,8 +220,11 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			quiet = true;
 			break;
 		case 'T':
-			if (parse_tls_verify(optarg, &tls, &err) < 0)
+			if (cli_parse_tls_verify(optarg, &tls, &err) < 0)
 				return cli_fail(&err);
+			break;
+		case 'S':
+			sign_key = optarg;
 			break;
 		case 'a':
 			err_set(&err, ENOTSUP, "push --all-tags is not supported");
@@ -272,6 +233,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			printf("Usage: moat push [OPTIONS] NAME[:TAG] [DESTINATION]\n\n"
 			       "Upload an image to a registry\n\nOptions:\n"
 			       "  -q, --quiet             Suppress verbose output\n"
+			       "      --sign-key KEY      Sign the pushed image with KEY\n"
 			       "      --tls-verify        Require HTTPS and verify certificates "
 			       "(default: true unless the registry is listed insecure)\n");
 			return 0;
@@ -287,13 +249,13 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	dest = argc - optind == 2 ? argv[optind + 1] : src;
 	if (!strncmp(dest, "docker://", 9))
 		dest += 9;
-	if (reg_setup(dest, tls, &rs, &err) < 0)
+	if (cli_reg_setup(dest, tls, &rs, &err) < 0)
 		return cli_fail(&err);
 	po.reg = &rs.ro;
 	po.progress = quiet ? NULL : stdout;
 	full = full_name(dest);
 	if (cli_audit_begin(ctx, &alog, &err) < 0) {
-		regsetup_clear(&rs);
+		cli_regsetup_clear(&rs);
 		return cli_fail(&err);
 	}
 	ev = audit_event_new("image.push");
@@ -304,13 +266,20 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	r = cli_store_open(ctx, &s, &err);
 	if (r == 0)
 		r = image_store_push(s, src, dest, &po, digest, &err);
-	regsetup_clear(&rs);
+	cli_regsetup_clear(&rs);
 	if (r < 0) {
 		cli_audit_finish(alog, ev, err);
 		return cli_fail(&err);
 	}
 	if (ev)
 		audit_event_str(ev, "digest", digest);
+	if (sign_key && cli_sign_pushed(ctx, dest, tls, sign_key, digest, &err) < 0) {
+		err_prefix(&err, "pushed %s, but signing failed", full ? full : dest);
+		cli_audit_finish(alog, ev, err);
+		return cli_fail(&err);
+	}
+	if (ev && sign_key)
+		audit_event_str(ev, "signed_with", sign_key);
 	if (quiet)
 		printf("%s\n", full ? full : dest);
 	fflush(stdout);

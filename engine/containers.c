@@ -35,6 +35,7 @@ void engine_container_record_free(struct container_record *r)
 	free(r->name);
 	free(r->image);
 	free(r->image_id);
+	free(r->image_trust);
 	strvfree(r->argv);
 	strvfree(r->env);
 	strvfree(r->labels);
@@ -82,6 +83,8 @@ int engine_container_record_encode(const struct container_record *r, char **out,
 	json_object_set_new(o, "name", json_string(r->name ? r->name : ""));
 	json_object_set_new(o, "image", json_string(r->image ? r->image : ""));
 	json_object_set_new(o, "image_id", json_string(r->image_id ? r->image_id : ""));
+	if (r->image_trust)
+		json_object_set_new(o, "image_trust", json_string(r->image_trust));
 	json_object_set_new(o, "argv", strv_json(r->argv));
 	json_object_set_new(o, "env", strv_json(r->env));
 	json_object_set_new(o, "labels", strv_json(r->labels));
@@ -174,7 +177,7 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    "caps",	    "seccomp",	     "apparmor",     "rm",	     "stop_signal",
 	    "stop_timeout", "restart",	     "log_max_size", "log_max_file", "state",
 	    "created",	    "started",	     "finished",     "pid",	     "exit_code",
-	    "oom_killed",   "restart_count",
+	    "oom_killed",   "restart_count", "image_trust",
 	};
 	_cleanup_json_ json_t *o = NULL;
 	_cleanup_free_ char *id = NULL, *caps = NULL, *state = NULL;
@@ -204,6 +207,9 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    get_str(o, "name", false, &out->name, err) < 0 ||
 	    get_str(o, "image", false, &out->image, err) < 0 ||
 	    get_str(o, "image_id", false, &out->image_id, err) < 0 ||
+	    /* optional: records written before images were signed lack it */
+	    (json_object_get(o, "image_trust") &&
+	     get_str(o, "image_trust", true, &out->image_trust, err) < 0) ||
 	    get_strv(o, "argv", &out->argv, err) < 0 || get_strv(o, "env", &out->env, err) < 0 ||
 	    get_strv(o, "labels", &out->labels, err) < 0 ||
 	    get_str(o, "cwd", false, &out->cwd, err) < 0 ||

@@ -28,8 +28,9 @@
 struct container_record {
 	char id[SHA256_HEX_LEN + 1];
 	char *name;
-	char *image;	/* as the user named it */
-	char *image_id; /* sha256:... */
+	char *image;	   /* as the user named it */
+	char *image_id;	   /* sha256:... */
+	char *image_trust; /* why the trust policy let it run (NULL in older records) */
 
 	/* the process */
 	char **argv;

@@ -34,6 +34,7 @@
 #include "engine/containers.h"
 #include "engine/engine.h"
 #include "engine/options.h"
+#include "engine/trust.h"
 #include "image/image.h"
 #include "sandbox/caps.h"
 #include "sandbox/seccomp.h"
@@ -121,9 +122,30 @@ int engine_container_bpf_load(const char *root, const char *id, struct sandbox_b
 	return 0;
 }
 
+/* design.md "run" step 2: the verification the store recorded for IMG,
+ * against the trust policy as it is now (it may have changed since the
+ * pull). A refusal is its own audit record, besides container.refused. */
+static int check_trust(const struct engine_ctx *c, const char *ref, const struct image *img,
+		       char **how, struct err **err)
+{
+	struct trust_policy *p = NULL;
+	int r;
+
+	*how = NULL;
+	r = engine_trust_policy_load(c->trust_policy, &p, NULL, err);
+	if (r == 0)
+		r = engine_trust_check_image(p, c->root, ref, img, how, err);
+	trust_policy_free(p);
+	if (r == -EPERM)
+		engine_audit_one(&c->audit,
+				 engine_trust_event("run", ref, img->id, false, (*err)->msg, NULL));
+	return r;
+}
+
 int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o,
 		  char id[SHA256_HEX_LEN + 1], struct err **err)
 {
+	char *trust_how = NULL;
 	struct engine_identity ident = {0};
 	struct image_store *store = NULL;
 	struct image *img = NULL;
@@ -160,6 +182,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	if ((ret = image_store_open(c->root, &ident.ids, &store, err)) < 0)
 		goto out;
 	if ((ret = image_store_resolve(store, o->image, &img, err)) < 0)
+		goto out;
+	if ((ret = check_trust(c, o->image, img, &trust_how, err)) < 0)
 		goto out;
 	if ((ret = digest_random_id(id, err)) < 0)
 		goto out;
@@ -236,6 +260,7 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	rec.name = name;
 	rec.image = (char *)o->image;
 	rec.image_id = img->id;
+	rec.image_trust = trust_how;
 	rec.argv = proc.argv;
 	rec.env = proc.env;
 	rec.cwd = proc.cwd;
@@ -278,6 +303,7 @@ out:
 	}
 	sandbox_bpf_free(&bpf);
 	engine_process_free(&proc);
+	free(trust_how);
 	image_free(img);
 	image_store_close(store);
 	return ret;

@@ -97,3 +97,34 @@ void engine_audit_refusal(const struct engine_audit_conf *c, const char *event, 
 	err_free(&ignored);
 	audit_close(l);
 }
+
+struct audit_event *engine_trust_event(const char *action, const char *ref, const char *digest,
+				       bool accepted, const char *reason, char *const *keys)
+{
+	struct audit_event *e = audit_event_new("trust.decision");
+
+	if (!e)
+		return NULL;
+	audit_event_str(e, "action", action);
+	audit_event_str(e, "ref", ref ? ref : "");
+	if (digest && *digest)
+		audit_event_str(e, "digest", digest);
+	audit_event_str(e, "verdict", accepted ? "accept" : "reject");
+	audit_event_str(e, "reason", reason ? reason : "");
+	if (keys && keys[0])
+		audit_event_strv(e, "keys", keys);
+	return e;
+}
+
+void engine_audit_one(const struct engine_audit_conf *c, struct audit_event *e)
+{
+	struct audit_log *l = NULL;
+	struct err *err = NULL;
+
+	if (engine_audit_open(c, &l, &err) < 0)
+		audit_event_free(e);
+	else
+		engine_audit(l, e, &err); /* consumes E */
+	err_free(&err);
+	audit_close(l);
+}

@@ -35,4 +35,15 @@ int engine_audit(struct audit_log *l, struct audit_event *e, struct err **err);
 void engine_audit_refusal(const struct engine_audit_conf *c, const char *event, const char *id,
 			  const char *image, const struct err *why);
 
+/* A "trust.decision" record: ACTION ("pull", "run", "load", "build",
+ * "verify"), REF, DIGEST (may be NULL), the verdict, its REASON and the
+ * fingerprints KEYS whose signatures counted (may be NULL). NULL on
+ * ENOMEM (engine_audit reports that). */
+struct audit_event *engine_trust_event(const char *action, const char *ref, const char *digest,
+				       bool accepted, const char *reason, char *const *keys);
+/* Opens the log of C, appends E and closes it: for a decision made where
+ * no log is open yet (a run refused by the trust policy). Best effort, like
+ * engine_audit_refusal: the refusal stands either way. */
+void engine_audit_one(const struct engine_audit_conf *c, struct audit_event *e);
+
 #endif

@@ -745,6 +745,40 @@ static json_t *rootfs_obj(const struct image_config *c)
 	return o;
 }
 
+/* moat's own field: why the store holds the image (what a pull verified,
+ * or how a load or build admitted it). No payloads or signatures: those
+ * stay in the store. */
+static json_t *trust_arr(const struct image *img)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < img->n_trust; i++) {
+		const struct image_trust *t = &img->trust[i];
+		json_t *o = json_object();
+		char when[INSPECT_TIME_MAX];
+
+		if (!o || json_array_append_new(a, o) < 0 || put(o, "Source", jstr(t->source)) ||
+		    put(o, "Rule", jstr(t->rule)) || put(o, "Key", jstr(t->key)) ||
+		    put(o, "Identity", jstr(t->identity)) || put(o, "Digest", jstr(t->digest))) {
+			json_decref(a);
+			return NULL;
+		}
+		if (t->signed_at > 0) {
+			engine_inspect_time(t->signed_at * 1000000000, when);
+			if (put(o, "Signed", json_string(when))) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		engine_inspect_time(t->verified_at * 1000000000, when);
+		if (put(o, "Verified", json_string(when))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 int engine_inspect_image(const struct image *img, json_t **out, struct err **err)
 {
 	_cleanup_json_ json_t *o = json_object();
@@ -761,7 +795,8 @@ int engine_inspect_image(const struct image *img, json_t **out, struct err **err
 	    put(o, "Created", json_string(created)) || put(o, "Author", json_string("")) ||
 	    put(o, "Config", image_config_obj(c)) ||
 	    put(o, "Architecture", jstr(c->architecture)) || put(o, "Os", jstr(c->os)) ||
-	    put(o, "Size", json_integer((json_int_t)img->size)) || put(o, "RootFS", rootfs_obj(c)))
+	    put(o, "Size", json_integer((json_int_t)img->size)) ||
+	    put(o, "RootFS", rootfs_obj(c)) || put(o, "MoatTrust", trust_arr(img)))
 		return err_errno(err, ENOMEM, "inspect image %s", img->id);
 	*out = steal_ptr(o);
 	return 0;

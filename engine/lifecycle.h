@@ -25,6 +25,7 @@ struct engine_ctx {
 	uid_t uid;
 	gid_t gid;
 	struct engine_audit_conf audit;
+	const char *trust_policy; /* --trust-policy: the whole policy, or NULL */
 };
 
 struct engine_create_opts {

@@ -111,6 +111,8 @@ static struct audit_event *start_event(const struct container_record *r,
 	audit_event_str(e, "name", r->name);
 	audit_event_str(e, "image", r->image);
 	audit_event_str(e, "image_id", r->image_id);
+	if (r->image_trust)
+		audit_event_str(e, "image_trust", r->image_trust);
 	audit_event_strv(e, "argv", spec->argv);
 	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)spec->uid, (unsigned)spec->gid);
 	audit_event_str(e, "user", buf);

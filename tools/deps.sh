@@ -6,7 +6,7 @@ set -eu
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libarchive-dev libjansson-dev
 libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
 bats-assert bats-support python3 util-linux iproute2 strace fuse-overlayfs procps
-libcurl4-openssl-dev openssl curl docker-registry skopeo umoci apache2-utils"
+libcurl4-openssl-dev libssl-dev openssl curl docker-registry skopeo umoci apache2-utils"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -16,7 +16,7 @@ try_image() {
 	local name=$1
 	shift
 	mkimage "$name.tar" --name "$name" --tag v1 "$@" >/dev/null
-	if moat_as load -i "$MOAT_T/scratch/$name.tar"; then
+	if moat_as load --trust-local -i "$MOAT_T/scratch/$name.tar"; then
 		run --separate-stderr mrun "$name:v1" true
 		assert_failure 125
 		assert_one_error_line
@@ -24,7 +24,7 @@ try_image() {
 		run script -qec "$(moat_cmdline run --rm -t "$name:v1" true)" /dev/null
 		assert_failure 125
 	else
-		run --separate-stderr moat_as load -i "$MOAT_T/scratch/$name.tar"
+		run --separate-stderr moat_as load --trust-local -i "$MOAT_T/scratch/$name.tar"
 		assert_failure 125
 	fi
 	[[ -z $(ls -A "$VICTIM") ]] || fail "host dir gained: $(ls -A "$VICTIM")"

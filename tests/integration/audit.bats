@@ -68,7 +68,7 @@ field() { # field JSON KEY -> value (strings bare, others as JSON)
 @test "audit: image build, load and removal are recorded" {
 	moat_as demo-image --tag audit-demo >/dev/null
 	mkimage audit-load.tar --name auditload --tag v1 >/dev/null
-	moat_as load -i "$MOAT_T/scratch/audit-load.tar" >/dev/null
+	moat_as load --trust-local -i "$MOAT_T/scratch/audit-load.tar" >/dev/null
 	moat_as rmi audit-demo auditload:v1 >/dev/null
 	run records 'image.*'
 	assert_success

@@ -36,7 +36,7 @@ load_refused() {
 	local before_images before_files
 	before_images=$(images_brief)
 	before_files=$(store_files)
-	run --separate-stderr moat_as load -i "$1"
+	run --separate-stderr moat_as load --trust-local -i "$1"
 	assert_failure 125
 	assert_one_error_line
 	[[ $(images_brief) == "$before_images" ]] ||
@@ -49,7 +49,7 @@ load_refused() {
 @test "load: a docker-save style OCI tar loads, lists and runs" {
 	local tar
 	tar=$(mkimage good.tar --name loadtest --tag v1 --file "$PROBE:/probe")
-	run moat_as load -i "$tar"
+	run moat_as load --trust-local -i "$tar"
 	assert_success
 	run moat_as images
 	assert_success
@@ -65,7 +65,7 @@ load_refused() {
 @test "load: gzip layers load too" {
 	local tar
 	tar=$(mkimage gz.tar --name loadgz --tag v1 --gzip)
-	run moat_as load -i "$tar"
+	run moat_as load --trust-local -i "$tar"
 	assert_success
 	run mrun loadgz:v1 echo ok
 	assert_success
@@ -75,7 +75,7 @@ load_refused() {
 @test "rmi: removes the image; running it is then 'no such image'" {
 	local tar
 	tar=$(mkimage rm.tar --name loadrm --tag v1)
-	moat_as load -i "$tar"
+	moat_as load --trust-local -i "$tar"
 	run moat_as rmi loadrm:v1
 	assert_success
 	run moat_as images
@@ -117,7 +117,7 @@ load_refused() {
 	# lnk -> /host/victim in layer 1, lnk/planted in layer 2.  Resolved
 	# inside the root this is either refused or lands in the image; the
 	# one wrong outcome is a file on the host.
-	run moat_as load -i "$(mkimage e.tar --evil symlink-write --victim "$VICTIM" --file "$PROBE:/probe")"
+	run moat_as load --trust-local -i "$(mkimage e.tar --evil symlink-write --victim "$VICTIM" --file "$PROBE:/probe")"
 	[[ $status -eq 0 || $status -eq 125 ]] || fail "exit $status: $output"
 	assert_victim_untouched
 	if [[ $status -eq 0 ]]; then
@@ -149,7 +149,7 @@ load_refused() {
 }
 
 @test "load: a missing input file is 125 with one line" {
-	run --separate-stderr moat_as load -i "$MOAT_T/scratch/does-not-exist.tar"
+	run --separate-stderr moat_as load --trust-local -i "$MOAT_T/scratch/does-not-exist.tar"
 	assert_failure 125
 	assert_one_error_line
 }

@@ -95,7 +95,7 @@ unique_image() {
 @test "tag: moving a name to another image" {
 	local tar
 	tar=$(unique_image other.tar --name moved --tag v1)
-	moat_as load -i "$tar"
+	moat_as load --trust-local -i "$tar"
 	run moat_as tag "$IMG" moved:v1
 	assert_success
 	[[ $(image_id moved:v1) == "$(image_id "$IMG")" ]] || fail "moved:v1 was not moved"
@@ -144,7 +144,7 @@ unique_image() {
 	assert_output --partial '"org.opencontainers.image.ref.name":"3"'
 	assert_output --partial '"io.containerd.image.name":"docker.io/saved/img:3"'
 	moat_as rmi saved/img:3
-	run moat_as load -i "$out"
+	run moat_as load --trust-local -i "$out"
 	assert_success
 	assert_output "Loaded image: saved/img:3"
 	[[ $(image_id saved/img:3) == "$id" ]] || fail "a different image came back"
@@ -165,7 +165,7 @@ unique_image() {
 	run tar xOf "$out" index.json
 	assert_output --partial '"io.containerd.image.name":"docker.io/library/famx:1"'
 	moat_as rmi famx:1
-	run moat_as load -i "$out"
+	run moat_as load --trust-local -i "$out"
 	assert_success
 	assert_output "Loaded image: famx:1"
 	run moat_as image inspect -f '{{json .RepoTags}}' famx:1
@@ -182,14 +182,14 @@ unique_image() {
 	# mkimage writes docker.io/library/NAME:TAG in index.json and NAME:TAG
 	# in manifest.json
 	tar=$(unique_image fam.tar --name famload --tag v2)
-	run moat_as load -i "$tar"
+	run moat_as load --trust-local -i "$tar"
 	assert_success
 	assert_output "Loaded image: famload:v2"
 	# `docker save` (manifest.json only), with Docker's long spelling
 	dk=$MOAT_T/scratch/dk.tar
 	retar "$tar" "$dk" 'del j["index.json"]; del j["oci-layout"]
 j["manifest.json"][0]["RepoTags"] = ["docker.io/library/famdocker:v3", "localhost:5000/ns/app:v4"]'
-	run moat_as load -i "$dk"
+	run moat_as load --trust-local -i "$dk"
 	assert_success
 	assert_line "Loaded image: famdocker:v3"
 	assert_line "Loaded image: localhost:5000/ns/app:v4"
@@ -198,14 +198,14 @@ j["manifest.json"][0]["RepoTags"] = ["docker.io/library/famdocker:v3", "localhos
 	# what cannot be a name is refused, the store unchanged
 	bad=$MOAT_T/scratch/bad-digest.tar
 	retar "$tar" "$bad" 'j["index.json"]["manifests"][0]["annotations"]["io.containerd.image.name"] = "docker.io/library/x@sha256:" + "0" * 64'
-	refused load -i "$bad"
+	refused load --trust-local -i "$bad"
 	[[ $stderr == *"digest"* ]] || fail "$stderr"
 	bad=$MOAT_T/scratch/bad-upper.tar
 	retar "$tar" "$bad" 'j["index.json"]["manifests"][0]["annotations"]["io.containerd.image.name"] = "Upper/Case:1"'
-	refused load -i "$bad"
+	refused load --trust-local -i "$bad"
 	bad=$MOAT_T/scratch/bad-docker.tar
 	retar "$dk" "$bad" 'j["manifest.json"][0]["RepoTags"] = ["x:1:2"]'
-	refused load -i "$bad"
+	refused load --trust-local -i "$bad"
 	moat_as rmi -f famload:v2 famdocker:v3 localhost:5000/ns/app:v4
 }
 
@@ -237,7 +237,7 @@ start_fifo_load() {
 	FIFO=$MOAT_T/scratch/load-$BATS_TEST_NUMBER.fifo
 	rm -f "$FIFO"
 	mkfifo -m 0666 "$FIFO"
-	moat_as load -i "$FIFO" >"$MOAT_T/scratch/load-$BATS_TEST_NUMBER.out" 2>&1 &
+	moat_as load --trust-local -i "$FIFO" >"$MOAT_T/scratch/load-$BATS_TEST_NUMBER.out" 2>&1 &
 	LOADER=$!
 	exec {FD}<>"$FIFO"
 	timeout 20 head -c "$2" "$1" >&"$FD" || fail "the load did not read the archive"
@@ -257,7 +257,7 @@ start_fifo_load() {
 	[[ $dir == txn-* ]] || fail "staging: $dir"
 	# other commands (one of them a transaction) sweep, but not a live one
 	moat_as images >/dev/null
-	moat_as load -i "$(unique_image other2.tar --name sweeper --tag v1)" >/dev/null
+	moat_as load --trust-local -i "$(unique_image other2.tar --name sweeper --tag v1)" >/dev/null
 	[[ -d $MOAT_STATE/root/tmp/$dir ]] || fail "the live load's $dir was swept"
 	# the rest of the archive: the load completes
 	tail -c +100001 "$tar" >&"$FD"
@@ -285,7 +285,7 @@ start_fifo_load() {
 	refute_output --partial killedload
 	[[ -z $(staging) ]] || fail "left in tmp/ after 'moat images': $(staging)"
 	# the store is as before: the same archive loads whole
-	run moat_as load -i "$tar"
+	run moat_as load --trust-local -i "$tar"
 	assert_success
 	assert_output "Loaded image: killedload:v1"
 	[[ -z $(staging) ]] || fail "left in tmp/: $(staging)"
@@ -357,7 +357,7 @@ start_fifo_load() {
 @test "history: the config's history is shown, its layer sized" {
 	local tar
 	tar=$(unique_image hist.tar --name hist --tag v1 --gzip)
-	moat_as load -i "$tar"
+	moat_as load --trust-local -i "$tar"
 	run moat_as image history --no-trunc hist:v1
 	assert_success
 	assert_line --index 0 --regexp '^IMAGE'
@@ -373,8 +373,8 @@ start_fifo_load() {
 	local a b
 	a=$(unique_image pa.tar --name prune --tag v1)
 	b=$(unique_image pb.tar --name prune --tag v1)
-	moat_as load -i "$a"
-	moat_as load -i "$b"
+	moat_as load --trust-local -i "$a"
+	moat_as load --trust-local -i "$b"
 	# "prune:v1" moved to b: a is dangling
 	run moat_as images
 	assert_output --partial "<none>"

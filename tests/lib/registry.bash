@@ -630,15 +630,23 @@ reg_client_setup() {
 	printf '{}\n' >"$c/registries-noca.json"
 	printf '{"certs_dirs": ["%s"]}\n' "$c/wrong-certs.d" >"$c/registries-wrongca.json"
 	chmod 0644 "$c"/registries*.json
+	# The registry suites test transport, not trust: a policy that accepts
+	# unsigned images (tests/integration/sign*.bats set their own).
+	printf '{"default": [{"type": "insecureAcceptAnything"}]}\n' >"$c/trust-accept.json"
+	chmod 0644 "$c/trust-accept.json"
+	export REG_TRUST_ACCEPT=$c/trust-accept.json
 	export REG_CERTS=$c/certs.d REG_DOCKER_CONFIG=$c/docker
 	export REG_CONF_DEFAULT=$c/registries.json REG_CONF_STRICT=$c/registries-strict.json
 	export REG_CONF_NOCA=$c/registries-noca.json REG_CONF_WRONGCA=$c/registries-wrongca.json
 }
 
 # reg_moat_user USER STATE ARGS...: moat_as_user with the registry
-# environment (REG_EXTRA_ENV and REG_WRAP as MOAT_ENV_EXTRA, MOAT_WRAP).
+# environment (REG_EXTRA_ENV and REG_WRAP as MOAT_ENV_EXTRA, MOAT_WRAP),
+# and the trust policy REG_TRUST_POLICY (default: REG_TRUST_ACCEPT; set it
+# to "" for none, i.e. moat's own files and default).
 reg_moat_user() {
-	DOCKER_CONFIG=$REG_DOCKER_CONFIG MOAT_REGISTRIES_CONF=${REG_CONF:-$REG_CONF_DEFAULT} \
+	MOAT_TRUST_POLICY=${REG_TRUST_POLICY-$REG_TRUST_ACCEPT} \
+		DOCKER_CONFIG=$REG_DOCKER_CONFIG MOAT_REGISTRIES_CONF=${REG_CONF:-$REG_CONF_DEFAULT} \
 		MOAT_ENV_EXTRA=${REG_EXTRA_ENV:-} MOAT_WRAP=${REG_WRAP:-} moat_as_user "$@"
 }
 

@@ -509,7 +509,7 @@ static void test_image(void **state)
 
 	assert_int_equal(engine_inspect_image(&img, &o, &e), 0);
 	keys_are(o, "Id,RepoTags,RepoDigests,Parent,Comment,Created,Author,Config,Architecture,Os,"
-		    "Size,RootFS");
+		    "Size,RootFS,MoatTrust");
 	str_at(o, "Id", IMG_ID);
 	json_at(o, "RepoTags", "[\"demo:latest\",\"demo:1\"]");
 	json_at(o, "RepoDigests", "[]");
@@ -523,7 +523,31 @@ static void test_image(void **state)
 	str_at(o, "Os", "linux");
 	int_at(o, "Size", 2129920);
 	json_at(o, "RootFS", "{\"Type\":\"layers\",\"Layers\":[\"sha256:aa\",\"sha256:bb\"]}");
+	json_at(o, "MoatTrust", "[]");
 	json_decref(o);
+
+	/* why the store holds it: the verified signature, without payloads */
+	{
+		struct image_trust t = {.source = (char *)"h:5000/a/demo:1",
+					.rule = (char *)"sigstoreSigned",
+					.key = (char *)"sha256:ab",
+					.identity = (char *)"h:5000/a/demo:1",
+					.digest = (char *)"sha256:cd",
+					.payload = (char *)"secret-ish",
+					.signed_at = 1700000000,
+					.verified_at = 1700000001};
+		img.trust = &t;
+		img.n_trust = 1;
+		assert_int_equal(engine_inspect_image(&img, &o, &e), 0);
+		json_at(
+		    o, "MoatTrust",
+		    "[{\"Source\":\"h:5000/a/demo:1\",\"Rule\":\"sigstoreSigned\",\"Key\":"
+		    "\"sha256:ab\",\"Identity\":\"h:5000/a/demo:1\",\"Digest\":\"sha256:cd\","
+		    "\"Signed\":\"2023-11-14T22:13:20Z\",\"Verified\":\"2023-11-14T22:13:21Z\"}]");
+		json_decref(o);
+		img.trust = NULL;
+		img.n_trust = 0;
+	}
 
 	/* an empty config: Docker's nulls */
 	memset(&c, 0, sizeof(c));
