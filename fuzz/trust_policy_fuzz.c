@@ -9,7 +9,9 @@
  * NUL-terminated reason; and the merge of the policy over moat's default
  * (and over itself) accepts exactly when both inputs accept (the tighten
  * rule), for references built from the policy's own scopes and signatures
- * made with its own keys.
+ * made with its own keys. Encoding round-trips: encode succeeds (or fails
+ * only for text jansson cannot hold), its text decodes, and encoding that
+ * gives the same bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -145,6 +147,27 @@ out:
 	trust_policy_free(rej);
 }
 
+static void roundtrip(const struct trust_policy *p)
+{
+	struct trust_policy *back = NULL;
+	struct err *err = NULL;
+	char *t1 = NULL, *t2 = NULL;
+
+	if (trust_policy_encode(p, &t1, &err) < 0) {
+		/* Only ENOMEM or text that is not UTF-8 (which decode refused
+		 * already, so: ENOMEM). */
+		err_free(&err);
+		return;
+	}
+	if (trust_policy_decode(t1, strlen(t1), "encoded", &back, &err) < 0)
+		abort();
+	if (trust_policy_encode(back, &t2, &err) < 0 || strcmp(t1, t2))
+		abort();
+	free(t1);
+	free(t2);
+	trust_policy_free(back);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct trust_policy *p = NULL;
@@ -157,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check(p);
+	roundtrip(p);
 	trust_policy_free(p);
 	return 0;
 }
