@@ -336,7 +336,12 @@ struct job {
 	int ret;	  /* worker result */
 	struct err *werr; /* worker error */
 	uint64_t size;	  /* uncompressed, from extraction */
+	uint64_t got;	  /* bytes downloaded so far (atomic: the worker writes) */
+	int phase;	  /* PH_*: what the progress display says (main thread) */
 };
+
+/* A layer's line in the terminal progress display. */
+enum { PH_WAITING, PH_DOWNLOADING, PH_DOWNLOADED, PH_EXTRACTING, PH_COMPLETE, PH_EXISTS };
 
 struct puller {
 	struct image_store *s;
@@ -353,6 +358,11 @@ struct puller {
 	struct job *jobs;
 	size_t n_jobs, next;
 	bool stop;
+
+	/* On a terminal: one line per layer, redrawn in place. */
+	bool tty;
+	size_t drawn; /* lines of the block on screen */
+	struct timespec t0;
 };
 
 struct worker {
@@ -384,6 +394,116 @@ static const char *short_id(const char *digest)
 	return buf;
 }
 
+static void got_bytes(void *arg, uint64_t done)
+{
+	struct job *j = arg;
+
+	__atomic_store_n(&j->got, done, __ATOMIC_RELAXED);
+}
+
+/* "12.3MB" the way Docker's progress bars write sizes (powers of 1000). */
+static void human(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f%s" : "%.0f%s", v, units[u]);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Redraws the block of layer lines (terminal only): state, a 50-column
+ * bar, bytes, rate and ETA while downloading, like `docker pull` plus the
+ * rate. Called by the main thread only. */
+static void draw(struct puller *p)
+{
+	double secs;
+
+	if (!p->tty || !p->out)
+		return;
+	secs = since(&p->t0);
+	if (p->drawn)
+		fprintf(p->out, "\033[%zuA", p->drawn);
+	p->drawn = 0;
+	for (size_t i = 0; i < p->n_jobs; i++) {
+		const struct job *j = &p->jobs[i];
+		uint64_t got = __atomic_load_n(&j->got, __ATOMIC_RELAXED);
+		char a[16], b[16], rate[16], eta[24] = "", bar[53];
+		int64_t total = j->d->size;
+
+		if (j->dup_of >= 0)
+			continue;
+		fprintf(p->out, "\033[2K%s: ", short_id(j->d->digest));
+		switch (j->phase) {
+		case PH_EXISTS:
+			fputs("Already exists", p->out);
+			break;
+		case PH_WAITING:
+			fputs(got ? "Downloading" : "Pulling fs layer", p->out);
+			if (!got)
+				break;
+			/* fall through */
+		case PH_DOWNLOADING: {
+			size_t fill = total > 0 ? (size_t)(got * 50 / (uint64_t)total) : 0;
+			double bps = secs > 0.05 ? (double)got / secs : 0;
+
+			fill = fill > 50 ? 50 : fill;
+			memset(bar, ' ', sizeof(bar));
+			bar[0] = '[';
+			memset(bar + 1, '=', fill);
+			if (fill < 50)
+				bar[1 + fill] = '>';
+			bar[51] = ']';
+			bar[52] = 0;
+			human(got, a, sizeof(a));
+			human(total > 0 ? (uint64_t)total : 0, b, sizeof(b));
+			human((uint64_t)bps, rate, sizeof(rate));
+			if (bps > 0 && total > 0 && (uint64_t)total > got)
+				snprintf(eta, sizeof(eta), "  %.0fs",
+					 ((double)total - (double)got) / bps);
+			fprintf(p->out, "Downloading %s %s/%s  %s/s%s", bar, a, b, rate, eta);
+			break;
+		}
+		case PH_DOWNLOADED:
+			fputs("Download complete", p->out);
+			break;
+		case PH_EXTRACTING:
+			fputs("Extracting", p->out);
+			break;
+		case PH_COMPLETE:
+			fputs("Pull complete", p->out);
+			break;
+		default:
+			break;
+		}
+		fputc('\n', p->out);
+		p->drawn++;
+	}
+	fflush(p->out);
+}
+
+/* A layer changes state: a plain line when not on a terminal (Docker's
+ * non-tty output), a redraw when on one. */
+static void phase(struct puller *p, struct job *j, int ph, const char *text)
+{
+	j->phase = ph;
+	if (p->tty)
+		draw(p);
+	else
+		say(p, "%s: %s", short_id(j->d->digest), text);
+}
+
 /* Runs jobs until none is left or the pull stopped. */
 static void *work(void *arg)
 {
@@ -410,7 +530,8 @@ static void *work(void *arg)
 		if (fd < 0)
 			r = err_errno(&e, errno, "stage layer %s", j->d->digest);
 		else
-			r = registry_get_blob(w->reg, j->d->digest, j->d->size, fd, NULL, NULL, &e);
+			r = registry_get_blob(w->reg, j->d->digest, j->d->size, fd, got_bytes, j,
+					      &e);
 		pthread_mutex_lock(&p->mu);
 		j->ret = r;
 		j->werr = e;
@@ -617,14 +738,33 @@ static int plan_layers(struct puller *p, const struct image_manifest *m,
 	return 0;
 }
 
-/* Waits for job J's download; its error becomes ERR. */
+/* Waits for job J's download (redrawing the progress display every
+ * 100 ms on a terminal); its error becomes ERR. */
 static int wait_job(struct puller *p, struct job *j, struct err **err)
 {
 	int r;
 
 	pthread_mutex_lock(&p->mu);
-	while (!j->done)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (!j->done) {
+		if (p->tty) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&p->cv, &p->mu, &until);
+			if (!j->done) {
+				pthread_mutex_unlock(&p->mu);
+				draw(p);
+				pthread_mutex_lock(&p->mu);
+			}
+		} else {
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+	}
 	r = j->ret;
 	if (r < 0) {
 		err_free(err);
@@ -662,13 +802,19 @@ static int pull_layers(struct puller *p, struct store_record *rec, struct err **
 		struct job *j = &p->jobs[i];
 		if (j->dup_of >= 0)
 			continue;
-		if (j->cached)
-			say(p, "%s: Already exists", short_id(j->d->digest));
-		else {
-			say(p, "%s: Pulling fs layer", short_id(j->d->digest));
+		if (j->cached) {
+			j->phase = PH_EXISTS;
+			if (!p->tty)
+				say(p, "%s: Already exists", short_id(j->d->digest));
+		} else {
+			j->phase = PH_WAITING;
+			if (!p->tty)
+				say(p, "%s: Pulling fs layer", short_id(j->d->digest));
 			pending++;
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	draw(p);
 	nw = (size_t)(want < PULL_MAX_WORKERS ? want : PULL_MAX_WORKERS);
 	nw = nw < pending ? nw : pending;
 	/* Each worker has its own handle (libcurl easy handles are not shared
@@ -711,8 +857,10 @@ static int pull_layers(struct puller *p, struct store_record *rec, struct err **
 				err_prefix(err, "%s: layer %s", p->familiar, j->d->digest);
 				break;
 			}
-			say(p, "%s: Download complete", short_id(j->d->digest));
+			phase(p, j, PH_DOWNLOADED, "Download complete");
 		}
+		if (j->dup_of < 0 && p->tty)
+			phase(p, j, PH_EXTRACTING, "Extracting");
 		if (j->dup_of < 0)
 			r = store_txn_add_blob(p->t, j->stage, j->d->digest + 7, err);
 		/* Extraction checks the DiffID the config gave (a duplicate
@@ -731,8 +879,10 @@ static int pull_layers(struct puller *p, struct store_record *rec, struct err **
 		rec->size += j->size;
 		if (!l->digest || !l->media_type || !l->diff_id)
 			r = err_errno(err, ENOMEM, "pull");
-		else if (j->dup_of < 0)
-			say(p, "%s: Pull complete", short_id(j->d->digest));
+		else if (j->dup_of < 0 && !j->cached)
+			phase(p, j, PH_COMPLETE, "Pull complete");
+		else if (j->dup_of < 0 && p->tty)
+			phase(p, j, PH_EXISTS, "Already exists");
 	}
 	stop_workers(p, w, nw);
 	for (size_t i = 0; i < p->n_jobs; i++)
@@ -814,6 +964,9 @@ int image_store_pull(struct image_store *s, const char *ref, const struct image_
 
 	*id = NULL;
 	p.out = p.o->progress;
+	/* Bars only where someone watches them; TERM=dumb gets the lines. */
+	p.tty =
+	    p.out && isatty(fileno(p.out)) && !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"));
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	r = image_reference_parse(ref, &p.ref, err);

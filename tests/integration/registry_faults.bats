@@ -352,6 +352,25 @@ check_image() {
 	pull_ok "$(reg_state good)" good
 }
 
+@test "progress: per-layer bars (bytes, rate, ETA) on a terminal; plain lines without one" {
+	local st
+	# moat's stdout on a pty (python's pty.spawn copies it to ours).
+	printf 'import pty, sys\nsys.exit(pty.spawn(sys.argv[1:]) >> 8)\n' >"$MOAT_T/ptyrun.py"
+	chmod 0644 "$MOAT_T/ptyrun.py"
+	st=$(reg_state tty)
+	REG_WRAP="python3 $MOAT_T/ptyrun.py" run mreg_in "$st" pull "$FAKE/slow/img:v1"
+	assert_success
+	[[ $output == *"Downloading ["*"]"*"MB/"*"/s"* ]] || fail "no progress bar on a terminal: $output"
+	[[ $output == *$'\e[2K'* ]] || fail "the layer lines are not redrawn in place: $output"
+	[[ $output == *"Pull complete"* ]] || fail "no final state: $output"
+	st=$(reg_state notty)
+	run --separate-stderr mreg_in "$st" pull "$FAKE/slow/img:v1"
+	assert_success
+	[[ $output != *$'\e['* && $output != *"Downloading ["* ]] ||
+		fail "escape codes or bars without a terminal: $output"
+	[[ $output == *": Pull complete"* ]] || fail "no plain progress lines: $output"
+}
+
 @test "refused: a layer whose bytes do not match its digest" {
 	pull_refused baddigest 'digest'
 }
