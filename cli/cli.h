@@ -19,6 +19,9 @@ struct cli_ctx {
 	char *audit_key;      /* --audit-key / MOAT_AUDIT_KEY: keyed (HMAC) records */
 	bool audit_fail_open; /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
 	char *trust_policy;   /* --trust-policy / MOAT_TRUST_POLICY: the whole policy */
+	bool audit_syslog;    /* --audit-syslog / MOAT_AUDIT_SYSLOG=1: also to syslog */
+	char *audit_rotate;   /* --audit-rotate SIZE / MOAT_AUDIT_ROTATE (e.g. 10m) */
+	char *audit_keep;     /* --audit-keep N / MOAT_AUDIT_KEEP: rotated files kept */
 	bool rootless;	      /* geteuid() != 0 */
 	uid_t uid;
 	gid_t gid;

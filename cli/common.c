@@ -16,6 +16,7 @@
 #include "engine/events.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
+#include "engine/options.h"
 #include "image/reference.h"
 
 void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
@@ -24,6 +25,14 @@ void cli_audit_conf(const struct cli_ctx *ctx, struct engine_audit_conf *out)
 	out->log = ctx->audit_log;
 	out->hmac_key = ctx->audit_key;
 	out->fail_open = ctx->audit_fail_open;
+	out->syslog = ctx->audit_syslog;
+	out->rotate_bytes = 0;
+	out->keep = 0;
+	/* main() checked both values: they parse. */
+	if (ctx->audit_rotate)
+		options_size_parse(ctx->audit_rotate, &out->rotate_bytes, NULL);
+	if (ctx->audit_keep)
+		out->keep = (unsigned)strtoul(ctx->audit_keep, NULL, 10);
 }
 
 void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/options.h"
 #include "common/fs.h"
 #include "engine/events.h"
 
@@ -78,6 +79,11 @@ static void usage(FILE *f)
 		   "  --audit-key FILE  HMAC key: keyed audit records (env MOAT_AUDIT_KEY)\n"
 		   "  --audit-fail-open run even when the audit log cannot be written\n"
 		   "                    (env MOAT_AUDIT_FAIL_OPEN=1; recorded as a gap)\n"
+		   "  --audit-syslog    also send each audit record to syslog (LOG_AUTHPRIV;\n"
+		   "                    env MOAT_AUDIT_SYSLOG=1)\n"
+		   "  --audit-rotate SIZE  rotate the audit log past SIZE (e.g. 10m), the chain\n"
+		   "                    continuing across files (env MOAT_AUDIT_ROTATE)\n"
+		   "  --audit-keep N    rotated audit files kept (default 5; env MOAT_AUDIT_KEEP)\n"
 		   "  --trust-policy FILE  use FILE as the whole trust policy, instead of\n"
 		   "                    /etc/moat/trust-policy.json and the user's file\n"
 		   "                    (env MOAT_TRUST_POLICY)\n"
@@ -154,6 +160,27 @@ static int default_paths(struct cli_ctx *ctx, struct err **err)
 	return 0;
 }
 
+/* --audit-rotate SIZE and --audit-keep N, checked once here. */
+static int audit_switches_check(const struct cli_ctx *ctx, struct err **err)
+{
+	uint64_t size = 0;
+	char *end = NULL;
+	unsigned long keep;
+
+	if (ctx->audit_rotate &&
+	    (options_size_parse(ctx->audit_rotate, &size, err) < 0 || size < 4096))
+		return *err ? err_prefix(err, "--audit-rotate")
+			    : err_set(err, EINVAL, "--audit-rotate: at least 4k");
+	if (ctx->audit_keep) {
+		errno = 0;
+		keep = strtoul(ctx->audit_keep, &end, 10);
+		if (errno || *end || !*ctx->audit_keep || keep < 1 || keep > 1000)
+			return err_set(err, EINVAL, "--audit-keep \"%s\": expected 1-1000",
+				       ctx->audit_keep);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = {0};
@@ -174,6 +201,11 @@ int main(int argc, char **argv)
 		ctx.audit_key = strdup(e);
 	if ((e = getenv("MOAT_TRUST_POLICY")) && *e)
 		ctx.trust_policy = strdup(e);
+	ctx.audit_syslog = (e = getenv("MOAT_AUDIT_SYSLOG")) && !strcmp(e, "1");
+	if ((e = getenv("MOAT_AUDIT_ROTATE")) && *e)
+		ctx.audit_rotate = strdup(e);
+	if ((e = getenv("MOAT_AUDIT_KEEP")) && *e)
+		ctx.audit_keep = strdup(e);
 	ctx.audit_fail_open = (e = getenv("MOAT_AUDIT_FAIL_OPEN")) && !strcmp(e, "1");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -192,6 +224,10 @@ int main(int argc, char **argv)
 			ctx.audit_fail_open = true;
 			continue;
 		}
+		if (!strcmp(a, "--audit-syslog")) {
+			ctx.audit_syslog = true;
+			continue;
+		}
 		if (!strncmp(a, "--root", 6) && (a[6] == '=' || !a[6]))
 			slot = &ctx.root;
 		else if (!strncmp(a, "--runroot", 9) && (a[9] == '=' || !a[9]))
@@ -202,6 +238,10 @@ int main(int argc, char **argv)
 			slot = &ctx.audit_key;
 		else if (!strncmp(a, "--trust-policy", 14) && (a[14] == '=' || !a[14]))
 			slot = &ctx.trust_policy;
+		else if (!strncmp(a, "--audit-rotate", 14) && (a[14] == '=' || !a[14]))
+			slot = &ctx.audit_rotate;
+		else if (!strncmp(a, "--audit-keep", 12) && (a[12] == '=' || !a[12]))
+			slot = &ctx.audit_keep;
 		if (!slot) {
 			err_set(&err, EINVAL, "unknown flag: %s", a);
 			return cli_fail(&err);
@@ -222,6 +262,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 125;
 	}
+	if (audit_switches_check(&ctx, &err) < 0)
+		return cli_fail(&err);
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) != 0)
 			continue;
@@ -233,6 +275,8 @@ int main(int argc, char **argv)
 		free(ctx.audit_log);
 		free(ctx.audit_key);
 		free(ctx.trust_policy);
+		free(ctx.audit_rotate);
+		free(ctx.audit_keep);
 		return r;
 	}
 	err_set(&err, EINVAL, "unknown command \"%s\" (see moat --help)", argv[i]);

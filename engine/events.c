@@ -39,6 +39,9 @@ int engine_audit_open(const struct engine_audit_conf *c, struct audit_log **out,
 	o.hmac_key_path = c->hmac_key;
 	o.checkpoint_key_path = ckey;
 	o.fail_open = c->fail_open;
+	o.syslog = c->syslog;
+	o.rotate_bytes = c->rotate_bytes;
+	o.keep = c->rotate_bytes ? (c->keep ? c->keep : 5) : c->keep;
 	if (audit_open(&o, out, &e) == 0)
 		return 0;
 	if (!c->fail_open) {

@@ -7,15 +7,19 @@
 #define MOAT_ENGINE_EVENTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "audit/audit.h"
 #include "common/err.h"
 
 struct engine_audit_conf {
-	const char *root;     /* ROOT */
-	const char *log;      /* the log's path; NULL = no audit (tests of pure code) */
-	const char *hmac_key; /* keyed mode, or NULL */
-	bool fail_open;	      /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
+	const char *root;      /* ROOT */
+	const char *log;       /* the log's path; NULL = no audit (tests of pure code) */
+	const char *hmac_key;  /* keyed mode, or NULL */
+	bool fail_open;	       /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
+	bool syslog;	       /* each record also to syslog (LOG_AUTHPRIV) */
+	uint64_t rotate_bytes; /* rotate the live file past this size; 0: never */
+	unsigned keep;	       /* rotated files kept (default 5 when rotating) */
 };
 
 /* The checkpoint key of LOG: "<log's dir>/.audit-checkpoint.key". */
