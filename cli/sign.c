@@ -413,7 +413,16 @@ int cli_sign_pushed(struct cli_ctx *ctx, const char *dest, int tls, const char *
 
 /* ---- moat sign ---- */
 
-int cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
+static const char sign_usage[] =
+    "Usage: moat sign --key KEY [--tls-verify=BOOL] IMAGE\n\n"
+    "Sign an image in a registry (cosign layout: the tag sha256-<digest>.sig), keeping the\n"
+    "signatures already there. KEY: a PKCS#8 PEM private key (passphrase from\n"
+    "MOAT_KEY_PASSWORD or the terminal).\n";
+
+/* The flags sign and verify share (--key, --tls-verify, --help) and their
+ * one IMAGE argument: -1 to go on (optind at IMAGE), else the exit code. */
+static int key_image_args(int argc, char **argv, const char *verb, const char *usage,
+			  const char **key, int *tls)
 {
 	static const struct option opts[] = {
 	    {"key", required_argument, NULL, 'k'},
@@ -421,6 +430,36 @@ int cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct err *err = NULL;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			*key = optarg;
+			break;
+		case 'T':
+			if (cli_parse_tls_verify(optarg, tls, &err) < 0)
+				return cli_fail(&err);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return cli_bad_flag(argv, c);
+		}
+	}
+	if (argc - optind != 1) {
+		err_set(&err, EINVAL, "\"%s\" requires exactly 1 argument", verb);
+		return cli_fail(&err);
+	}
+	return -1;
+}
+
+int cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
+{
 	struct image_reference ref = {0};
 	struct cli_regsetup rs = {0};
 	struct registry *reg = NULL;
@@ -430,34 +469,10 @@ int cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
 	struct err *err = NULL;
 	const char *keyfile = NULL;
 	char top[72] = "", man[72] = "";
-	int c, tls = -1, r;
+	int tls = -1, r;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'T':
-			if (cli_parse_tls_verify(optarg, &tls, &err) < 0)
-				return cli_fail(&err);
-			break;
-		case 'h':
-			printf("Usage: moat sign --key KEY [--tls-verify=BOOL] IMAGE\n\n"
-			       "Sign an image in a registry (cosign layout: the tag "
-			       "sha256-<digest>.sig), keeping the\nsignatures already there. KEY: "
-			       "a PKCS#8 PEM private key (passphrase from\nMOAT_KEY_PASSWORD or "
-			       "the terminal).\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (argc - optind != 1) {
-		err_set(&err, EINVAL, "\"sign\" requires exactly 1 argument");
-		return cli_fail(&err);
-	}
+	if ((r = key_image_args(argc, argv, "sign", sign_usage, &keyfile, &tls)) >= 0)
+		return r;
 	if (!keyfile) {
 		err_set(&err, EINVAL, "\"sign\" requires --key");
 		return cli_fail(&err);
@@ -535,14 +550,14 @@ static void when(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+static const char verify_usage[] =
+    "Usage: moat verify [--key PUBKEY] [--tls-verify=BOOL] IMAGE\n\n"
+    "Check the signatures of an image in a registry against the trust policy (or,\n"
+    "with --key, against that key alone): one line per signature, then the verdict.\n"
+    "Exit status 1 when the policy is not satisfied.\n";
+
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"tls-verify", optional_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	_cleanup_free_ char *source = NULL;
 	struct image_reference ref = {0};
 	struct engine_trust_report rep = {0};
@@ -555,34 +570,10 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	const char *pub = NULL;
 	char top[72] = "", man[72] = "";
 	size_t nt = 0;
-	int c, tls = -1, r, rc;
+	int tls = -1, r, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			pub = optarg;
-			break;
-		case 'T':
-			if (cli_parse_tls_verify(optarg, &tls, &err) < 0)
-				return cli_fail(&err);
-			break;
-		case 'h':
-			printf("Usage: moat verify [--key PUBKEY] [--tls-verify=BOOL] IMAGE\n\n"
-			       "Check the signatures of an image in a registry against the trust "
-			       "policy (or,\nwith --key, against that key alone): one line per "
-			       "signature, then the verdict.\nExit status 1 when the policy is "
-			       "not satisfied.\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (argc - optind != 1) {
-		err_set(&err, EINVAL, "\"verify\" requires exactly 1 argument");
-		return cli_fail(&err);
-	}
+	if ((r = key_image_args(argc, argv, "verify", verify_usage, &pub, &tls)) >= 0)
+		return r;
 	r = pub ? key_policy(pub, &p, &err)
 		: engine_trust_policy_load(ctx->trust_policy, &p, NULL, &err);
 	if (r == 0)

@@ -18,13 +18,7 @@ load ../lib/registry
 setup_file() {
 	reg_require docker-registry skopeo umoci openssl htpasswd curl python3 || return 1
 	moat_setup_file || return 1
-	export REG_PKI=$MOAT_T/reg/pki
-	reg_pki "$REG_PKI" || return 1
-	export REG_TLS_DIR=$MOAT_T/reg/tls REG_HTTP_DIR=$MOAT_T/reg/http
-	REG_TLS=$(reg_start "$REG_TLS_DIR" tls) || return 1
-	REG_HTTP=$(reg_start "$REG_HTTP_DIR" http) || return 1
-	export REG_TLS REG_HTTP
-	reg_client_setup "$REG_TLS" "$REG_HTTP"
+	reg_start_pair || return 1
 	# the third: TLS with Bearer tokens from a token server in the suite
 	export REG_TOKEN_DIR=$MOAT_T/reg/token REG_TOK_DIR=$MOAT_T/reg/tok
 	REG_REALM=$(reg_token_start "$REG_TOKEN_DIR" "$REG_PKI") || return 1

@@ -20,13 +20,7 @@ load ../lib/sign
 setup_file() {
 	reg_require docker-registry openssl curl python3 htpasswd sha256sum base64 || return 1
 	moat_setup_file || return 1
-	export REG_PKI=$MOAT_T/reg/pki
-	reg_pki "$REG_PKI" || return 1
-	export REG_TLS_DIR=$MOAT_T/reg/tls REG_HTTP_DIR=$MOAT_T/reg/http
-	REG_TLS=$(reg_start "$REG_TLS_DIR" tls) || return 1
-	REG_HTTP=$(reg_start "$REG_HTTP_DIR" http) || return 1
-	export REG_TLS REG_HTTP
-	reg_client_setup "$REG_TLS" "$REG_HTTP"
+	reg_start_pair || return 1
 	# keys and policies: readable by the identity under test
 	export SK=$MOAT_T/sig
 	install -d -m 0755 "$SK"

@@ -640,6 +640,20 @@ reg_client_setup() {
 	export REG_CONF_NOCA=$c/registries-noca.json REG_CONF_WRONGCA=$c/registries-wrongca.json
 }
 
+# reg_start_pair: the two registries most suites want, under $MOAT_T/reg:
+# a PKI, the TLS one (REG_TLS, htpasswd auth) and the plain-HTTP one
+# (REG_HTTP), and the client side for the identity under test
+# (reg_client_setup). For setup_file.
+reg_start_pair() {
+	export REG_PKI=$MOAT_T/reg/pki
+	reg_pki "$REG_PKI" || return 1
+	export REG_TLS_DIR=$MOAT_T/reg/tls REG_HTTP_DIR=$MOAT_T/reg/http
+	REG_TLS=$(reg_start "$REG_TLS_DIR" tls) || return 1
+	REG_HTTP=$(reg_start "$REG_HTTP_DIR" http) || return 1
+	export REG_TLS REG_HTTP
+	reg_client_setup "$REG_TLS" "$REG_HTTP"
+}
+
 # reg_moat_user USER STATE ARGS...: moat_as_user with the registry
 # environment (REG_EXTRA_ENV and REG_WRAP as MOAT_ENV_EXTRA, MOAT_WRAP),
 # and the trust policy REG_TRUST_POLICY (default: REG_TRUST_ACCEPT; set it
