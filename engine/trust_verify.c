@@ -299,11 +299,20 @@ static int collect(struct registry *reg, const char *digest, struct found **f, s
 	}
 	err_free(&e);
 	r = registry_get_referrers(reg, digest, SIG_MANIFEST_MAX, &idx, &len, &e);
-	if (r < 0) {
+	if (r == -ENOENT) {
 		err_free(&e);
 		return 0; /* no referrers API: the tag is the only place */
 	}
-	if (sig_referrers_decode(idx, len, &refs, &e) < 0) {
+	if (r == 0)
+		r = sig_referrers_decode(idx, len, &refs, &e);
+	if (r < 0) {
+		/* Any other failure is not "no signatures": it is said. */
+		struct engine_trust_sig *s;
+		if (report_add(rep, "referrers", &s) < 0) {
+			err_free(&e);
+			return err_errno(err, ENOMEM, "trust");
+		}
+		set_reason(s, "referrers index refused: %s", e ? e->msg : "error");
 		err_free(&e);
 		return 0;
 	}
