@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "engine/engine.h"
+#include "engine/events.h"
 #include "engine/trust.h"
 #include "image/credentials.h"
 #include "image/image.h"
@@ -57,27 +58,40 @@ static char *full_name(const char *ref)
 	return s;
 }
 
-/* The trust decision of one pull (image_pull_opts.verify). */
+/* The trust decision of one pull (image_pull_opts.verify). It is written
+ * to the audit log there, before anything is fetched or staged: a log that
+ * cannot take it stops the pull (fail-closed) with nothing stored. */
 struct pull_trust {
 	struct trust_policy *p;
 	const char *source;
+	struct audit_log *alog;
 	struct engine_trust_report rep;
-	char digest[72];
-	bool decided;
+	bool audit_failed; /* the log refused: its message is the error */
 };
 
 static int pull_verify(void *arg, struct registry *reg, const char *top, const char *manifest,
 		       struct image_trust **t, size_t *n, struct err **err)
 {
 	struct pull_trust *pt = arg;
+	struct err *ae = NULL;
 	int r;
 
-	pt->decided = true;
-	snprintf(pt->digest, sizeof(pt->digest), "%s", top);
 	r = engine_trust_verify_registry(pt->p, reg, pt->source, top, manifest, &pt->rep, t, n,
 					 err);
 	if (r < 0 && !pt->rep.reason[0])
 		snprintf(pt->rep.reason, sizeof(pt->rep.reason), "%.700s", (*err)->msg);
+	if (engine_audit(
+		pt->alog,
+		engine_trust_event("pull", pt->source, top, r == 0, pt->rep.reason, pt->rep.keys),
+		&ae) < 0) {
+		pt->audit_failed = true;
+		image_trust_free(*t, *n);
+		*t = NULL;
+		*n = 0;
+		err_free(err);
+		*err = ae;
+		return err_ret(ae);
+	}
 	return r < 0 ? err_prefix(err, "%s", pt->source) : 0;
 }
 
@@ -162,6 +176,7 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 		trust_policy_free(pt.p);
 		return cli_fail(&err);
 	}
+	pt.alog = alog;
 	ev = audit_event_new("image.pull");
 	if (ev)
 		audit_event_str(ev, "reference", full ? full : argv[optind]);
@@ -172,14 +187,15 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 		r = image_store_pull(s, argv[optind], &po, &id, &err);
 	cli_regsetup_clear(&rs);
 	trust_policy_free(pt.p);
-	if (pt.decided && cli_audit_trust(alog, "pull", pt.source, pt.digest, pt.rep.accepted,
-					  pt.rep.reason, pt.rep.keys) != 0)
-		r = r < 0 ? r : -EIO;
 	engine_trust_report_clear(&pt.rep);
 	if (r < 0) {
-		if (!err)
-			err_set(&err, EIO, "audit log refused the trust decision");
-		cli_audit_finish(alog, ev, err);
+		if (pt.audit_failed) {
+			/* The log is what failed: one message, no second try. */
+			audit_event_free(ev);
+			audit_close(alog);
+		} else {
+			cli_audit_finish(alog, ev, err);
+		}
 		return cli_fail(&err);
 	}
 	if (ev) {
