@@ -76,6 +76,12 @@ void cli_regsetup_clear(struct cli_regsetup *rs);
  * NULL). 125 when the log refused it (printed), else 0. */
 int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, const char *digest,
 		    bool accepted, const char *reason, char **keys);
+/* The store's admission decisions (engine_trust_admit's strv of
+ * "verdict\tsource\treason") as "trust.decision" records of ACTION. 125
+ * when the log refused one (printed), else 0. */
+int cli_audit_admissions(struct audit_log *l, const char *action, char **decisions);
+/* Go's strconv.ParseBool for the value of FLAG ("--tls-verify"). */
+int cli_parse_bool(const char *flag, const char *arg, bool *out, struct err **err);
 /* --tls-verify[=BOOL]: 1 or 0 (Go's strconv.ParseBool spellings). */
 int cli_parse_tls_verify(const char *arg, int *out, struct err **err);
 /* Resolves REF (id, prefix or name) to a full id; prints the error. */
@@ -89,6 +95,7 @@ int cli_container_pids(struct cli_ctx *ctx, const struct container_record *rec, 
 
 /* `inspect` (cli/inspect.c); CONTAINER_ONLY for `container inspect`. */
 int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_only);
+
 
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);
@@ -127,6 +134,7 @@ int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_diff(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_commit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_login(struct cli_ctx *ctx, int argc, char **argv);

@@ -127,19 +127,34 @@ void cli_regsetup_clear(struct cli_regsetup *rs)
 }
 
 /* --tls-verify[=BOOL]: 1 or 0; -1 when absent. */
+int cli_parse_bool(const char *flag, const char *arg, bool *out, struct err **err)
+{
+	static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!strcmp(arg, t[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(arg, f[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return err_set(err, EINVAL,
+		       "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing "
+		       "\"%s\": invalid syntax",
+		       arg, flag, arg);
+}
+
 int cli_parse_tls_verify(const char *arg, int *out, struct err **err)
 {
-	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1") || !strcmp(arg, "t") ||
-	    !strcmp(arg, "TRUE") || !strcmp(arg, "True"))
-		*out = 1;
-	else if (!strcmp(arg, "false") || !strcmp(arg, "0") || !strcmp(arg, "f") ||
-		 !strcmp(arg, "FALSE") || !strcmp(arg, "False"))
-		*out = 0;
-	else
-		return err_set(err, EINVAL,
-			       "invalid argument \"%s\" for \"--tls-verify\" flag: "
-			       "strconv.ParseBool: parsing \"%s\": invalid syntax",
-			       arg, arg);
+	bool v = true;
+
+	if (arg && cli_parse_bool("--tls-verify", arg, &v, err) < 0)
+		return err_ret(*err);
+	*out = v;
 	return 0;
 }
 
@@ -206,6 +221,21 @@ int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, co
 		fprintf(stderr, "moat: %s\n", ae ? ae->msg : "audit log");
 		err_free(&ae);
 		return 125;
+	}
+	return 0;
+}
+
+int cli_audit_admissions(struct audit_log *l, const char *action, char **decisions)
+{
+	for (char **d = decisions; d && *d; d++) {
+		char *src = strchr(*d, '\t'), *why = src ? strchr(src + 1, '\t') : NULL;
+
+		if (!why)
+			continue;
+		*src++ = 0;
+		*why++ = 0;
+		if (cli_audit_trust(l, action, src, NULL, !strcmp(*d, "accept"), why, NULL) != 0)
+			return 125;
 	}
 	return 0;
 }

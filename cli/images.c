@@ -30,23 +30,6 @@ static void store_closep(struct image_store **s)
 }
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
-/* The store's admission decisions (engine_trust_admit) into the audit
- * log, one "trust.decision" record each. 125 when the log refused one. */
-static int audit_admissions(struct audit_log *l, const char *action, char **decisions)
-{
-	for (char **d = decisions; d && *d; d++) {
-		char *src = strchr(*d, '\t'), *why = src ? strchr(src + 1, '\t') : NULL;
-
-		if (!why)
-			continue;
-		*src++ = 0;
-		*why++ = 0;
-		if (cli_audit_trust(l, action, src, NULL, !strcmp(*d, "accept"), why, NULL) != 0)
-			return 125;
-	}
-	return 0;
-}
-
 int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,7 +100,7 @@ int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
 		r = image_store_load(s, fd, &names, &err);
 	}
 	trust_policy_free(policy);
-	if (audit_admissions(alog, "load", adm.decisions) != 0 && r == 0)
+	if (cli_audit_admissions(alog, "load", adm.decisions) != 0 && r == 0)
 		r = err_set(&err, EIO, "the audit log refused a trust decision");
 	strvfree(adm.decisions);
 	if (r < 0) {
@@ -505,7 +488,7 @@ int cmd_demo_image(struct cli_ctx *ctx, int argc, char **argv)
 		image_store_set_admit(s, &ia);
 		r = image_demo_create(s, tag, busybox, adds, &err);
 	}
-	if (audit_admissions(alog, "build", adm.decisions) != 0 && r == 0)
+	if (cli_audit_admissions(alog, "build", adm.decisions) != 0 && r == 0)
 		r = err_set(&err, EIO, "the audit log refused a trust decision");
 	strvfree(adm.decisions);
 	if (r < 0 || image_store_lookup(s, tag, &id, &err) < 0) {

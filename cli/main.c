@@ -43,6 +43,7 @@ static const struct verb {
     {"top", cmd_top, "Display the running processes of a container"},
     {"port", cmd_port, "List port mappings of a container"},
     {"diff", cmd_diff, "Inspect changes to files on a container's filesystem"},
+    {"commit", cmd_commit, "Create a new image from a container's changes"},
     {"cp", cmd_cp, "Copy files/folders between a container and the local filesystem"},
     {"stats", cmd_stats, "Display resource usage statistics of containers"},
     {"container", cmd_container, "Manage containers (container prune, container ls, ...)"},

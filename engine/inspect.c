@@ -791,8 +791,8 @@ int engine_inspect_image(const struct image *img, json_t **out, struct err **err
 	engine_inspect_time(img->created * 1000000000, created);
 	if (!o || put(o, "Id", jstr(img->id)) || put(o, "RepoTags", jstrv(img->names, false)) ||
 	    put(o, "RepoDigests", jstrv(img->repo_digests, false)) ||
-	    put(o, "Parent", json_string("")) || put(o, "Comment", json_string("")) ||
-	    put(o, "Created", json_string(created)) || put(o, "Author", json_string("")) ||
+	    put(o, "Parent", json_string("")) || put(o, "Comment", jstr(c->comment)) ||
+	    put(o, "Created", json_string(created)) || put(o, "Author", jstr(c->author)) ||
 	    put(o, "Config", image_config_obj(c)) ||
 	    put(o, "Architecture", jstr(c->architecture)) || put(o, "Os", jstr(c->os)) ||
 	    put(o, "Size", json_integer((json_int_t)img->size)) ||

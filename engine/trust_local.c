@@ -30,6 +30,8 @@
 #include "image/sigkey.h"
 #include "image/signature.h"
 
+#define UNNAMED_IDENTITY "localhost/moat-unnamed"
+
 static int trust_dir(const char *root, char **out, struct err **err)
 {
 	if (asprintf(out, "%s/trust", root) < 0)
@@ -156,15 +158,19 @@ int engine_trust_local_sign(const char *root, const char *name, const char *dige
 
 	memset(out, 0, sizeof(*out));
 	r = engine_trust_local_key(root, &k, err);
+	/* A payload names a reference; an unnamed image (a dangling commit,
+	 * an untagged archive) is signed as UNNAMED_IDENTITY, its entry's
+	 * source staying "" (the policy's default scope decides it at run). */
 	if (r == 0)
-		r = sig_payload_encode(name, digest, "moat", now, &payload, &plen, err);
+		r = sig_payload_encode(name[0] ? name : UNNAMED_IDENTITY, digest, "moat", now,
+				       &payload, &plen, err);
 	if (r == 0)
 		r = sigkey_sign(k, payload, plen, &sig, &slen, err);
 	if (r == 0) {
 		out->source = strdup(name);
 		out->rule = strdup("local");
 		out->key = strdup(sigkey_fingerprint(k));
-		out->identity = strdup(name);
+		out->identity = strdup(name[0] ? name : UNNAMED_IDENTITY);
 		out->digest = strdup(digest);
 		out->payload = base64_encode(payload, plen);
 		out->signature = base64_encode(sig, slen);

@@ -31,6 +31,8 @@ void image_config_free(struct image_config *c)
 	if (!c)
 		return;
 	free(c->architecture);
+	free(c->author);
+	free(c->comment);
 	free(c->os);
 	strvfree(c->env);
 	strvfree(c->entrypoint);
@@ -245,6 +247,8 @@ int image_config_decode(const char *buf, size_t len, struct image_config **out, 
 		return err_errno(err, ENOMEM, WHAT);
 	if ((r = json_get_str(root, "architecture", &c->architecture, WHAT, err)) < 0 ||
 	    (r = json_get_str(root, "os", &c->os, WHAT, err)) < 0 ||
+	    (r = json_get_str(root, "author", &c->author, WHAT, err)) < 0 ||
+	    (r = json_get_str(root, "comment", &c->comment, WHAT, err)) < 0 ||
 	    (r = decode_config(json_object_get(root, "config"), c, err)) < 0 ||
 	    (r = decode_rootfs(root, c, err)) < 0)
 		return r;

@@ -27,6 +27,8 @@ struct image_kv {
 struct image_config {
 	char *architecture;
 	char *os;
+	char *author;  /* "author", or NULL */
+	char *comment; /* Docker's "comment" (set by commit), or NULL */
 	char **env;	   /* "K=V" */
 	char **entrypoint; /* NULL = unset */
 	char **cmd;	   /* NULL = unset */
