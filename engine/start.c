@@ -122,7 +122,16 @@ static int take_lock(const char *runroot, const char *id, const char *rdir, bool
 		goto undo;
 	}
 	fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* The dir is ours (mkdir succeeded); only a passing probe of another
+	 * moat (ps, a reconcile of an older moat) can hold the lock, briefly. */
+	for (int i = 0; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+		if (errno != EWOULDBLOCK || i >= 200) {
+			closep(&fd);
+			break;
+		}
+		usleep(1000);
+	}
+	if (fd < 0) {
 		r = err_errno(err, errno, "lock \"%s/lock\"", tmp);
 		goto undo;
 	}
@@ -248,12 +257,14 @@ void engine_reconcile(const struct engine_ctx *c)
 		dfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
 			continue;
-		lock = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
-			continue; /* alive */
+		/* Before any lock attempt: even a probe of a fresh .new- dir's
+		 * lock would make its creator's LOCK_NB fail. */
 		if (creating && !stale(dfd))
 			continue; /* being created right now (its lock may not be
 				   * taken yet): only a crashed creation is ours */
+		lock = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
+			continue; /* alive */
 		fs_read_at(dfd, "mode", 16, &mode, NULL, NULL);
 		snprintf(rdir, sizeof(rdir), "%s/%s", dir, name);
 		if (mode && !strcmp(mode, "rm\n")) {
