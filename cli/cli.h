@@ -8,6 +8,7 @@
 #define MOAT_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -96,6 +97,15 @@ int cli_container_pids(struct cli_ctx *ctx, const struct container_record *rec, 
 /* `inspect` (cli/inspect.c); CONTAINER_ONLY for `container inspect`. */
 int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_only);
 
+/* Prune (cli/images.c, cli/system.c): "now" and the local zone for
+ * prune filters; the image part of `image prune` and `system prune`
+ * (removes what F selects that no container uses, prints Docker's
+ * "Deleted Images:" block, collects the store's garbage, audits
+ * "image.prune"; *RECLAIMED: bytes freed). Returns the exit status. */
+struct prune_clock;
+struct prune_filter;
+void cli_prune_clock(struct prune_clock *clk);
+int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed);
 
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);
@@ -146,5 +156,6 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@
 #include "common/cleanup.h"
 #include "engine/containers.h"
 #include "engine/engine.h"
+#include "engine/inspect.h"
+#include "engine/prune.h"
+#include "image/gc.h"
 #include "image/image.h"
 
 static void store_closep(struct image_store **s)
@@ -837,61 +840,42 @@ static int strv_add(char ***v, size_t *n, char *const *add)
 	return 0;
 }
 
-/* `image prune [-a] [-f]`: images no container uses and, without -a,
- * that have no name. */
-static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
+/* Does image IMG pass F (its config's created time, else when the store
+ * got it, and its config labels)? Filters without until or label read
+ * no config. */
+static int prune_passes(struct image_store *s, const struct image *img,
+			const struct prune_filter *f, bool *pass, struct err **err)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	_cleanup_strv_ char **labels = NULL;
+	int64_t created;
+
+	*pass = true;
+	if (!f->has_until && !f->n_labels && !f->n_not)
+		return 0;
+	if (image_store_prune_meta(s, img->id, &created, &labels, err) < 0)
+		return err_ret(*err);
+	if (created < 0)
+		created = img->created * 1000000000LL;
+	*pass = prune_filter_match(f, created, labels);
+	return 0;
+}
+
+int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed)
+{
 	_cleanup_store_ struct image_store *s = NULL;
 	_cleanup_strv_ char **all_untagged = NULL, **all_deleted = NULL, **lines = NULL;
 	struct container_entry *ctrs = NULL;
 	struct audit_log *alog = NULL;
 	struct image **imgs = NULL;
 	struct err *err = NULL, *first = NULL;
+	struct engine_identity ident;
+	struct image_gc_report gc = {0};
 	size_t n = 0, nc = 0, nu = 0, nd = 0, nl = 0;
-	uint64_t reclaimed = 0;
-	bool all = false, force = false;
-	char size[32];
-	int c, ret = 0;
+	int ret = 0;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'F':
-			err_set(&err, ENOTSUP, "image prune --filter is not supported yet");
-			return cli_fail(&err);
-		case 'h':
-			printf("Usage: moat image prune [OPTIONS]\n\nRemove unused images\n\n"
-			       "Options:\n"
-			       "  -a, --all     Remove all unused images, not just dangling ones\n"
-			       "  -f, --force   Do not prompt for confirmation\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (optind < argc) {
-		err_set(&err, EINVAL, "\"image prune\" accepts no arguments");
-		return cli_fail(&err);
-	}
-	if (!force && !prune_confirmed(all)) {
-		printf("Total reclaimed space: 0B\n");
-		return 0;
-	}
-	if (engine_container_list(ctx->root, ctx->runroot, &ctrs, &nc, &err) < 0)
+	*reclaimed = 0;
+	if (engine_identity_select(ctx->rootless, ctx->uid, ctx->gid, NULL, &ident, &err) < 0 ||
+	    engine_container_list(ctx->root, ctx->runroot, &ctrs, &nc, &err) < 0)
 		return cli_fail(&err);
 	if (cli_audit_begin(ctx, &alog, &err) < 0) {
 		engine_container_list_free(ctrs, nc);
@@ -904,24 +888,28 @@ static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		_cleanup_strv_ char **untagged = NULL, **deleted = NULL;
-		bool used = false;
+		bool used = false, pass;
 
-		if (!all && imgs[i]->names && imgs[i]->names[0])
+		if (f->dangling && imgs[i]->names && imgs[i]->names[0])
 			continue;
 		for (size_t k = 0; k < nc && !used; k++)
 			used = ctrs[k].rec.image_id && !strcmp(ctrs[k].rec.image_id, imgs[i]->id);
 		if (used)
 			continue;
-		/* By id: every name goes (-a removes named images whole). */
-		if (image_store_remove_report(s, imgs[i]->id, true, &untagged, &deleted, &err) <
-		    0) {
-			/* removed or re-tagged meanwhile: go on with the others */
+		/* By id: every name goes (-a removes named images whole). A
+		 * failure (removed or re-tagged meanwhile) is said and the
+		 * others go on. */
+		if (prune_passes(s, imgs[i], f, &pass, &err) < 0 ||
+		    (pass && image_store_remove_report(s, imgs[i]->id, true, &untagged, &deleted,
+						       &err) < 0)) {
 			fprintf(stderr, "moat: %s\n", err->msg);
 			if (!first)
 				first = steal_ptr(err);
 			err_free(&err);
 			continue;
 		}
+		if (!pass)
+			continue;
 		if (strv_add(&all_untagged, &nu, untagged) < 0 ||
 		    strv_add(&all_deleted, &nd, deleted) < 0)
 			ret = -ENOMEM;
@@ -941,7 +929,7 @@ static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 				ret = -ENOMEM;
 		}
 		if (deleted && deleted[0])
-			reclaimed += imgs[i]->size;
+			*reclaimed += imgs[i]->size;
 	}
 	engine_container_list_free(ctrs, nc);
 	for (size_t i = 0; i < n; i++)
@@ -949,22 +937,101 @@ static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 	free(imgs);
 	if (ret < 0)
 		err_errno(&first, ENOMEM, "image prune");
+	/* Then what nothing references any more: leftovers of crashes and
+	 * older moats (removing an image already took its own). */
+	if (ret == 0 && image_store_gc(s, &ident.ids, &gc, &err) < 0) {
+		fprintf(stderr, "moat: %s\n", err->msg);
+		if (!first)
+			first = steal_ptr(err);
+		err_free(&err);
+	}
+	*reclaimed += gc.bytes;
 	if (nl) {
 		printf("Deleted Images:\n");
 		for (size_t i = 0; i < nl; i++)
 			printf("%s\n", lines[i]);
 		printf("\n");
 	}
-	human_size(reclaimed, size, sizeof(size));
-	printf("Total reclaimed space: %s\n", size);
 	fflush(stdout);
 	if (cli_audit_outcome(alog, "image.prune", "untagged", all_untagged, "deleted", all_deleted,
 			      first))
 		ret = 125;
 	if (first) {
 		err_free(&first);
-		return 1;
+		return ret ? ret : 1;
 	}
+	return ret;
+}
+
+/* `image prune [-a] [-f] [--filter K=V]...`: images no container uses
+ * and, without -a, that have no name; then the store's garbage. */
+static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"all", no_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"filter", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
+	struct prune_filter f;
+	struct prune_clock clk;
+	struct err *err = NULL;
+	size_t nspecs = 0;
+	uint64_t reclaimed = 0;
+	bool all = false, force = false;
+	char size[32];
+	int c, ret;
+
+	if (!specs) {
+		err_errno(&err, ENOMEM, "image prune");
+		return cli_fail(&err);
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'F':
+			specs[nspecs++] = optarg;
+			break;
+		case 'h':
+			printf(
+			    "Usage: moat image prune [OPTIONS]\n\nRemove unused images\n\n"
+			    "Options:\n"
+			    "  -a, --all             Remove all unused images, not just dangling "
+			    "ones\n"
+			    "      --filter filter   Provide filter values (e.g. "
+			    "\"until=<timestamp>\")\n"
+			    "  -f, --force           Do not prompt for confirmation\n");
+			return 0;
+		default:
+			return cli_bad_flag(argv, c);
+		}
+	}
+	if (optind < argc) {
+		err_set(&err, EINVAL, "\"image prune\" accepts no arguments");
+		return cli_fail(&err);
+	}
+	cli_prune_clock(&clk);
+	if (prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &f, &err) < 0)
+		return cli_fail(&err);
+	if (!force && !prune_confirmed(all)) {
+		prune_filter_clear(&f);
+		printf("Total reclaimed space: 0B\n");
+		return 0;
+	}
+	ret = cli_image_prune_run(ctx, &f, &reclaimed);
+	prune_filter_clear(&f);
+	engine_inspect_human_size(reclaimed, 4, size, sizeof(size));
+	printf("Total reclaimed space: %s\n", size);
+	fflush(stdout);
 	return ret;
 }
 

@@ -56,6 +56,7 @@ static const struct verb {
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
     {"images", cmd_images, "List images"},
+    {"system", cmd_system, "Manage moat (system prune)"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},
     {"sign", cmd_sign, "Sign an image in a registry (cosign format)"},

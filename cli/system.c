@@ -1,0 +1,222 @@
+/*
+ * cli/system.c - `moat system prune [-a] [-f] [--filter K=V]...`, Docker's
+ * "Remove unused data": stopped containers, then dangling images (every
+ * image no container uses, with -a), then the image store's garbage,
+ * then "Total reclaimed space". moat has no networks, volumes or build
+ * cache, so those lines of Docker's warning are not printed.
+ *
+ * Runs as: the invoking user or root, in the CLI process. Containers are
+ * removed through engine_remove (audited "container.remove", refused
+ * when one was started again meanwhile); images through
+ * cli_image_prune_run (cli/images.c, audited "image.prune").
+ *
+ * Invariants:
+ *  - the filters are checked for both kinds before the prompt, so a bad
+ *    filter removes nothing;
+ *  - without -f nothing is removed unless stdin answers "y" (read even
+ *    when it is not a terminal, as Docker does);
+ *  - containers go first, so that the images only they used are unused
+ *    when the image part looks; a running or paused container keeps its
+ *    image.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "engine/containers.h"
+#include "engine/inspect.h"
+#include "engine/lifecycle.h"
+#include "engine/prune.h"
+
+void cli_prune_clock(struct prune_clock *clk)
+{
+	struct timespec now;
+	struct tm tm;
+	time_t t;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	t = now.tv_sec;
+	clk->now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	/* Docker parses zone-less times in the zone's offset now. */
+	clk->utc_offset = localtime_r(&t, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+}
+
+/* Docker's prompt.Confirm: one line, trimmed, "y" or "Y". */
+static bool confirmed(bool all, const struct prune_filter *f)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	char *s, *e;
+
+	printf("WARNING! This will remove:\n  - all stopped containers\n  - %s\n",
+	       all ? "all images without at least one container associated to them"
+		   : "all dangling images");
+	if (f->n_shown) {
+		printf("\n  Items to be pruned will be filtered with:\n");
+		for (size_t i = 0; i < f->n_shown; i++)
+			printf("  - %s\n", f->shown[i]);
+	}
+	printf("\nAre you sure you want to continue? [y/N] ");
+	fflush(stdout);
+	n = getline(&line, &cap, stdin);
+	if (n <= 0)
+		return false;
+	for (s = line; *s == ' ' || *s == '\t'; s++)
+		;
+	for (e = s + strlen(s);
+	     e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');)
+		*--e = 0;
+	return !strcmp(s, "y") || !strcmp(s, "Y");
+}
+
+/* The container part: stopped containers F selects, Docker's "Deleted
+ * Containers:" block. 0, or 1 when one could not be removed (said). */
+static int prune_containers(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed)
+{
+	struct container_entry *v = NULL;
+	struct engine_ctx ec;
+	struct err *err = NULL;
+	size_t n = 0;
+	bool any = false;
+	int status = 0;
+
+	*reclaimed = 0;
+	if (engine_container_list(ctx->root, ctx->runroot, &v, &n, &err) < 0) {
+		cli_fail(&err);
+		return 125;
+	}
+	cli_engine_ctx(ctx, &ec);
+	for (size_t i = 0; i < n; i++) {
+		struct container_record *r = &v[i].rec;
+		enum ctr_state st = v[i].state;
+		char upper[4200];
+		int64_t sz;
+
+		if (st != CTR_CREATED && st != CTR_EXITED && st != CTR_DEAD)
+			continue;
+		if (!prune_filter_match(f, r->created, r->labels))
+			continue;
+		snprintf(upper, sizeof(upper), "%s/containers/%s/upper", ctx->root, r->id);
+		sz = engine_inspect_dir_size(upper);
+		if (engine_remove(&ec, r->id, false, true, &err) < 0) {
+			/* started again meanwhile, or the audit log refused */
+			fprintf(stderr, "moat: %s\n", err ? err->msg : "prune failed");
+			err_free(&err);
+			status = 1;
+			continue;
+		}
+		if (!any)
+			printf("Deleted Containers:\n");
+		any = true;
+		printf("%s\n", r->id);
+		if (sz > 0)
+			*reclaimed += (uint64_t)sz;
+	}
+	engine_container_list_free(v, n);
+	if (any)
+		printf("\n");
+	fflush(stdout);
+	return status;
+}
+
+static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"all", no_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"filter", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
+	struct prune_filter fc = {0}, fi = {0};
+	struct prune_clock clk;
+	struct err *err = NULL;
+	uint64_t rc = 0, ri = 0;
+	size_t nspecs = 0;
+	bool all = false, force = false;
+	char size[32];
+	int c, sc, si;
+
+	if (!specs) {
+		err_errno(&err, ENOMEM, "system prune");
+		return cli_fail(&err);
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'F':
+			specs[nspecs++] = optarg;
+			break;
+		case 'h':
+			printf("Usage: moat system prune [OPTIONS]\n\nRemove unused data\n\n"
+			       "Options:\n"
+			       "  -a, --all             Remove all unused images not just dangling "
+			       "ones\n"
+			       "      --filter filter   Provide filter values (e.g. "
+			       "\"label=<key>=<value>\")\n"
+			       "  -f, --force           Do not prompt for confirmation\n");
+			return 0;
+		default:
+			return cli_bad_flag(argv, c);
+		}
+	}
+	if (optind < argc) {
+		err_set(&err, EINVAL, "\"system prune\" accepts no arguments");
+		return cli_fail(&err);
+	}
+	/* One "now" for both kinds, as the user gave it once. */
+	cli_prune_clock(&clk);
+	if (prune_filter_parse(specs, nspecs, PRUNE_CONTAINERS, all, &clk, &fc, &err) < 0 ||
+	    prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &fi, &err) < 0) {
+		prune_filter_clear(&fc);
+		return cli_fail(&err);
+	}
+	if (!force && !confirmed(all, &fc)) {
+		/* Docker: cancelled, nothing removed, nothing more said. */
+		prune_filter_clear(&fc);
+		prune_filter_clear(&fi);
+		return 0;
+	}
+	sc = prune_containers(ctx, &fc, &rc);
+	si = sc == 125 ? 125 : cli_image_prune_run(ctx, &fi, &ri);
+	prune_filter_clear(&fc);
+	prune_filter_clear(&fi);
+	if (sc == 125 || si == 125)
+		return 125;
+	engine_inspect_human_size(rc + ri, 4, size, sizeof(size));
+	printf("Total reclaimed space: %s\n", size);
+	fflush(stdout);
+	return sc ? sc : si;
+}
+
+int cmd_system(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct err *err = NULL;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		printf("Usage: moat system COMMAND\n\nManage moat\n\nCommands:\n"
+		       "  prune       Remove unused data\n");
+		return 0;
+	}
+	if (!strcmp(argv[1], "prune"))
+		return cmd_system_prune(ctx, argc - 1, argv + 1);
+	err_set(&err, EINVAL, "'system %s' is not a moat command (see 'moat system --help')",
+		argv[1]);
+	err->exit = 1;
+	return cli_fail(&err);
+}
