@@ -21,6 +21,7 @@
 
 #include "common/fs.h"
 #include "image/image.h"
+#include "image/layer_confine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blob = memfd_create("blob", MFD_CLOEXEC);
 	if (rootfd < 0 || blob < 0 || fs_write_all(blob, data, size) < 0)
 		abort();
-	image_layer_extract(blob, rootfd, &squash, NULL, &lim, &st, &err);
+	image_layer_extract_here(blob, rootfd, &squash, NULL, &lim, &st, &err);
 	err_free(&err);
 	{
 		char p[64];

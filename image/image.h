@@ -27,8 +27,8 @@ struct image_kv {
 struct image_config {
 	char *architecture;
 	char *os;
-	char *author;  /* "author", or NULL */
-	char *comment; /* Docker's "comment" (set by commit), or NULL */
+	char *author;	   /* "author", or NULL */
+	char *comment;	   /* Docker's "comment" (set by commit), or NULL */
 	char **env;	   /* "K=V" */
 	char **entrypoint; /* NULL = unset */
 	char **cmd;	   /* NULL = unset */
@@ -160,7 +160,10 @@ int image_ref_normalize(const char *ref, char **out, struct err **err);
  * becomes the layer's root. Entries are created strictly beneath DIRFD,
  * never through a symlink; whiteouts become overlayfs whiteouts (char 0/0)
  * and opaque markers user.overlay.opaque="y" (the sandbox mounts overlay
- * with "userxattr"). For IMAGE_IDS_USERNS the work runs in userns_run().
+ * with "userxattr"). The work runs in a confined child (image/layer_confine.c:
+ * own network namespace, Landlock beneath DIRFD, seccomp allow-list; inside
+ * a user namespace for IMAGE_IDS_USERNS and when not root); ST is filled on
+ * success only.
  * DIFF_ID, when not NULL, must equal the sha256 of the uncompressed tar.
  * On error DIRFD holds a partial tree the caller removes.
  */

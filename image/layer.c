@@ -2,11 +2,15 @@
  * image/layer.c - extraction of one image layer into its own directory,
  * which later becomes one overlayfs lower dir.
  *
- * Runs in: the CLI process (image_store_resolve, demo/load verification),
- * or for IMAGE_IDS_USERNS in a child forked by userns_run(), inside a new
- * user namespace where it is root over the subordinate ids only. As root
- * (IMAGE_IDS_SHIFT) it runs with full privilege on the host, which is why
- * the rules below are written for a hostile tar.
+ * Runs in: a confined child forked by image_layer_extract
+ * (image/layer_confine.c: its own network namespace, Landlock rules that
+ * allow writes beneath the layer directory only, a few capabilities, a
+ * seccomp allow-list), for IMAGE_IDS_USERNS and rootless SQUASH inside a
+ * new user namespace where it is root over the mapped ids only. As root
+ * (IMAGE_IDS_SHIFT) it keeps CAP_CHOWN/FOWNER/DAC_OVERRIDE/FSETID/SETFCAP
+ * over the host's files, which is why the rules below are written for a
+ * hostile tar and do not lean on the confinement. The parent trusts only
+ * the child's fixed-size result (and re-checks the DiffID in it).
  *
  * Threats and what handles them:
  *  - names: "", ".", "/", absolute paths, ".." or "." components anywhere
@@ -71,13 +75,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "image/archive.h"
+#include "image/layer_confine.h"
 
 #include "common/cleanup.h"
 #include "common/digest.h"
@@ -886,8 +890,6 @@ struct job {
 	const char *diff_id;
 	uint64_t max_entries, max_bytes;
 	struct image_layer_stats st;
-	char msg[sizeof(((struct err *)0)->msg)];
-	int code;
 };
 
 static int extract(struct job *j, struct err **err)
@@ -967,34 +969,11 @@ out:
 	return r;
 }
 
-/* In the user namespace child: results go back through shared memory. */
-static int extract_in_userns(void *arg)
+static int job_init(struct job *j, int blobfd, int dirfd, const struct image_idmode *mode,
+		    const char *diff_id, const struct image_layer_limits *lim, struct err **err)
 {
-	struct job *j = arg;
-	struct err *err = NULL;
-	int r = extract(j, &err);
-
-	if (r < 0) {
-		j->code = err ? err->code : EIO;
-		snprintf(j->msg, sizeof(j->msg), "%s", err ? err->msg : "layer extraction failed");
-	}
-	err_free(&err);
-	return r < 0 ? 1 : 0;
-}
-
-int image_layer_extract(int blobfd, int dirfd, const struct image_idmode *mode, const char *diff_id,
-			const struct image_layer_limits *lim, struct image_layer_stats *st,
-			struct err **err)
-{
-	struct job *j;
-	int r;
-
 	if (diff_id && !digest_valid(diff_id))
 		return err_set(err, EINVAL, "layer: \"%.80s\" is not a sha256 DiffID", diff_id);
-	/* Shared so that the user namespace child can report back. */
-	j = mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (j == MAP_FAILED)
-		return err_errno(err, errno, "layer: mmap");
 	memset(j, 0, sizeof(*j));
 	j->blobfd = blobfd;
 	j->dirfd = dirfd;
@@ -1002,18 +981,51 @@ int image_layer_extract(int blobfd, int dirfd, const struct image_idmode *mode, 
 	j->diff_id = diff_id;
 	j->max_entries = lim && lim->max_entries ? lim->max_entries : IMAGE_LAYER_MAX_ENTRIES;
 	j->max_bytes = lim && lim->max_bytes ? lim->max_bytes : IMAGE_LAYER_MAX_BYTES;
-	if (mode->kind == IMAGE_IDS_USERNS) {
-		r = userns_run(mode->userns, mode->uid, mode->n_uid, mode->gid, mode->n_gid,
-			       extract_in_userns, j, err);
-		if (r > 0)
-			r = err_set(err, j->code ? j->code : EIO, "%s", j->msg);
-		else if (r < 0)
-			err_prefix(err, "layer extraction");
-	} else {
-		r = extract(j, err);
-	}
+	return 0;
+}
+
+int image_layer_extract_here(int blobfd, int dirfd, const struct image_idmode *mode,
+			     const char *diff_id, const struct image_layer_limits *lim,
+			     struct image_layer_stats *st, struct err **err)
+{
+	struct job j;
+	int r = job_init(&j, blobfd, dirfd, mode, diff_id, lim, err);
+
+	if (r == 0)
+		r = extract(&j, err);
 	if (st)
-		*st = j->st;
-	munmap(j, sizeof(*j));
-	return r < 0 ? r : 0;
+		*st = j.st;
+	return r;
+}
+
+/* In the confined child. */
+static int extract_confined(void *arg, struct image_layer_stats *st, struct err **err)
+{
+	struct job *j = arg;
+	int r = extract(j, err);
+
+	*st = j->st;
+	return r;
+}
+
+int image_layer_extract(int blobfd, int dirfd, const struct image_idmode *mode, const char *diff_id,
+			const struct image_layer_limits *lim, struct image_layer_stats *st,
+			struct err **err)
+{
+	struct image_layer_stats got;
+	struct job j;
+
+	if (job_init(&j, blobfd, dirfd, mode, diff_id, lim, err) < 0)
+		return err_ret(*err);
+	if (image_confine_run(mode, blobfd, dirfd, extract_confined, &j, &got, err) < 0)
+		return err_ret(*err);
+	/* The child checked the DiffID; a child taken over by the blob would
+	 * say anything, so the parent checks what it was told. */
+	if (!digest_valid(got.diff_id) || (diff_id && strcmp(diff_id, got.diff_id)))
+		return err_set(err, EINVAL,
+			       "layer: DiffID mismatch: expected %s, the child reported %.80s",
+			       diff_id ? diff_id : "a sha256 digest", got.diff_id);
+	if (st)
+		*st = got;
+	return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * tests/unit/test_image.c - image/: config and manifest decoding, layer
- * extraction against crafted hostile tars, the store round trip, image
+ * extraction against crafted hostile tars, the confined child it runs in
+ * (its walls, and the parent's handling of a child that dies or lies),
+ * the store round trip, image
  * records and their repo digests, and the sweep of what killed
  * transactions leave behind.
  *
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,9 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -36,6 +42,8 @@
 #include "common/fs.h"
 #include "image/image.h"
 #include "image/internal.h"
+#include "image/layer_confine.h"
+#include "sandbox/landlock.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
@@ -854,6 +862,304 @@ static void test_layer_diffid(void **state)
 	close(fd);
 }
 
+/* ---- the confined child (image/layer_confine.c) ---- */
+
+/*
+ * The parent's half, fed by hand-made children: each forks a child that
+ * misbehaves in one way on the write end of a pipe, then collects.
+ */
+enum bad_child {
+	BAD_SIGSYS, /* dies of SIGSYS, as a seccomp kill would */
+	BAD_EXIT,   /* exits 3 without a word */
+	BAD_SILENT, /* exits 0 without a word */
+	BAD_SHORT,  /* half a message, then exits 0 */
+	BAD_MAGIC,  /* a whole message with the wrong magic */
+	BAD_CODE,   /* a whole message whose code is no errno */
+	BAD_FLOOD,  /* writes without end */
+	BAD_AFTER,  /* a good message, then more bytes */
+	BAD_KILLED, /* a good message, then dies of SIGKILL */
+	GOOD_ERROR, /* a good message carrying an error, unterminated */
+	GOOD,	    /* a good message of success */
+};
+
+static void good_msg(struct image_confine_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = IMAGE_CONFINE_MAGIC;
+	m->st.entries = 7;
+	snprintf(m->st.diff_id, sizeof(m->st.diff_id), "%s", D1);
+}
+
+static int collect_from(enum bad_child how, struct image_layer_stats *st, struct err **err)
+{
+	struct image_confine_msg m;
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+
+		close(p[0]);
+		setrlimit(RLIMIT_CORE, &none);
+		/* cmocka's handlers would catch the signals this child dies of. */
+		signal(SIGSYS, SIG_DFL);
+		good_msg(&m);
+		switch (how) {
+		case BAD_SIGSYS:
+			raise(SIGSYS);
+			_exit(0);
+		case BAD_EXIT:
+			_exit(3);
+		case BAD_SILENT:
+			_exit(0);
+		case BAD_SHORT:
+			_exit(write(p[1], &m, sizeof(m) / 2) < 0);
+		case BAD_MAGIC:
+			m.magic ^= 1;
+			break;
+		case BAD_CODE:
+			m.code = -5;
+			break;
+		case BAD_FLOOD:
+			for (;;)
+				if (write(p[1], &m, sizeof(m)) < 0)
+					_exit(1);
+		case BAD_AFTER:
+			if (write(p[1], &m, sizeof(m)) != (ssize_t)sizeof(m))
+				_exit(1);
+			_exit(write(p[1], "x", 1) != 1);
+		case BAD_KILLED:
+			if (write(p[1], &m, sizeof(m)) != (ssize_t)sizeof(m))
+				_exit(1);
+			raise(SIGKILL);
+			_exit(0);
+		case GOOD_ERROR:
+			m.code = ENOSPC;
+			memset(m.msg, 'e', sizeof(m.msg));
+			break;
+		case GOOD:
+		default:
+			break;
+		}
+		_exit(write(p[1], &m, sizeof(m)) != (ssize_t)sizeof(m));
+	}
+	close(p[1]);
+	return image_confine_collect(pid, p[0], st, err);
+}
+
+static void expect_collect(enum bad_child how, int code, const char *needle)
+{
+	struct image_layer_stats st = {.entries = 99};
+	struct err *err = NULL;
+	int r = collect_from(how, &st, &err);
+
+	assert_int_equal(r, -code);
+	assert_non_null(err);
+	if (!strstr(err->msg, needle))
+		fail_msg("\"%s\" lacks \"%s\"", err->msg, needle);
+	/* Stats come only with success. */
+	assert_int_equal(st.entries, 99);
+	err_free(&err);
+}
+
+static void test_confine_collect(void **state)
+{
+	struct image_layer_stats st;
+	struct err *err = NULL;
+
+	expect_collect(BAD_SIGSYS, EIO, "layer extraction failed: killed by SIGSYS");
+	expect_collect(BAD_KILLED, EIO, "killed by SIGKILL");
+	expect_collect(BAD_EXIT, EIO, "exited with status 3");
+	expect_collect(BAD_SILENT, EIO, "result is 0 bytes");
+	expect_collect(BAD_SHORT, EIO, "result is");
+	expect_collect(BAD_MAGIC, EIO, "malformed result");
+	expect_collect(BAD_CODE, EIO, "malformed result");
+	expect_collect(BAD_FLOOD, EIO, "more than its result");
+	expect_collect(BAD_AFTER, EIO, "more than its result");
+
+	/* An error from the child keeps its code; its text is cut to size. */
+	assert_int_equal(collect_from(GOOD_ERROR, &st, &err), -ENOSPC);
+	assert_int_equal(strlen(err->msg), sizeof(err->msg) - 1);
+	err_free(&err);
+
+	assert_int_equal(collect_from(GOOD, &st, &err), 0);
+	assert_null(err);
+	assert_int_equal(st.entries, 7);
+	assert_string_equal(st.diff_id, D1);
+}
+
+/*
+ * The child's side: a function run confined that tries what a hijacked
+ * extractor would, and reports each outcome as one bit of st->entries
+ * (set: the attempt went the way confinement says). The walls are
+ * checked from inside because Landlock is not visible in /proc.
+ */
+struct probe {
+	int dirfd;
+	int stray_fd;	/* open in the parent, not handed to the child */
+	ino_t host_net; /* the parent's network namespace */
+	char outside[128];
+};
+
+enum {
+	W_INET = 1 << 0,    /* socket(AF_INET) refused with EPERM */
+	W_UNIX = 1 << 1,    /* socket(AF_UNIX) refused with EPERM */
+	W_EXEC = 1 << 2,    /* execve refused with EPERM */
+	W_FORK = 1 << 3,    /* fork refused */
+	W_PROT = 1 << 4,    /* an executable mapping refused */
+	W_MKNOD = 1 << 5,   /* a real device node refused */
+	W_WHITE = 1 << 6,   /* the 0/0 whiteout beneath DIRFD allowed */
+	W_CREATE = 1 << 7,  /* a file beneath DIRFD created */
+	W_NETNS = 1 << 8,   /* another network namespace */
+	W_KILL = 1 << 9,    /* kill(parent) refused */
+	W_STRAY = 1 << 10,  /* the parent's other fds are closed */
+	W_READ = 1 << 11,   /* /etc/passwd not readable (Landlock) */
+	W_WRITE = 1 << 12,  /* no file created outside DIRFD (Landlock) */
+	W_LIST = 1 << 13,   /* "/" cannot be listed (Landlock) */
+	W_PTRACE = 1 << 14, /* ptrace refused */
+	W_CAPS = 1 << 15,   /* trusted.* xattr refused: no CAP_SYS_ADMIN */
+};
+#define W_ALWAYS                                                                               \
+	(W_INET | W_UNIX | W_EXEC | W_FORK | W_PROT | W_MKNOD | W_WHITE | W_CREATE | W_NETNS | \
+	 W_KILL | W_STRAY | W_PTRACE)
+#define W_LANDLOCK (W_READ | W_WRITE | W_LIST)
+
+static int probe_walls(void *arg, struct image_layer_stats *st, struct err **err)
+{
+	struct probe *p = arg;
+	char *const argv[] = {"/bin/true", NULL};
+	uint64_t w = 0;
+	struct stat sb;
+	void *map;
+	int fd;
+
+	w |= (socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM) ? W_INET : 0;
+	w |= (socket(AF_UNIX, SOCK_STREAM, 0) < 0 && errno == EPERM) ? W_UNIX : 0;
+	w |= (execve(argv[0], argv, NULL) < 0 && errno == EPERM) ? W_EXEC : 0;
+	w |= fork() < 0 ? W_FORK : 0;
+	map = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	w |= map == MAP_FAILED ? W_PROT : 0;
+	w |= mknodat(p->dirfd, "null", S_IFCHR | 0666, makedev(1, 3)) < 0 ? W_MKNOD : 0;
+	w |= mknodat(p->dirfd, "wh", S_IFCHR | 0, makedev(0, 0)) == 0 ? W_WHITE : 0;
+	fd = openat(p->dirfd, "inside", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w |= fd >= 0 ? W_CREATE : 0;
+	if (fd >= 0 && fsetxattr(fd, "trusted.moat", "1", 1, 0) < 0 && errno == EPERM)
+		w |= W_CAPS;
+	if (fd >= 0)
+		close(fd);
+	w |= (stat("/proc/self/ns/net", &sb) == 0 && sb.st_ino != p->host_net) ? W_NETNS : 0;
+	w |= (kill(getppid(), 0) < 0 && errno == EPERM) ? W_KILL : 0;
+	w |= (fcntl(p->stray_fd, F_GETFD) < 0 && errno == EBADF) ? W_STRAY : 0;
+	w |= open("/etc/passwd", O_RDONLY | O_CLOEXEC) < 0 ? W_READ : 0;
+	w |= open(p->outside, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) < 0 ? W_WRITE : 0;
+	w |= open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0 ? W_LIST : 0;
+	w |= ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 ? W_PTRACE : 0;
+	st->entries = w;
+	return 0;
+}
+
+static void test_confine_walls(void **state)
+{
+	struct fixture *f = *state;
+	struct probe p = {.dirfd = f->rootfd};
+	struct image_layer_stats st = {0};
+	struct err *err = NULL;
+	uint64_t want = W_ALWAYS;
+	struct stat sb;
+	int blob = memfd_create("blob", MFD_CLOEXEC);
+
+	assert_true(blob >= 0);
+	assert_int_equal(stat("/proc/self/ns/net", &sb), 0);
+	p.host_net = sb.st_ino;
+	p.stray_fd = open("/dev/null", O_RDONLY);
+	assert_true(p.stray_fd >= 0);
+	snprintf(p.outside, sizeof(p.outside), "%s/planted", f->victim);
+	if (sandbox_landlock_abi() >= 2)
+		want |= W_LANDLOCK;
+	/* As root, trusted.* needs only CAP_SYS_ADMIN, which the child drops
+	 * (rootless, it never had it over the host's files). */
+	if (geteuid() == 0)
+		want |= W_CAPS;
+	else
+		print_message("  (no Landlock ABI >= 2 here: file walls not checked)\n");
+	assert_int_equal(image_confine_run(&squash, blob, f->rootfd, probe_walls, &p, &st, &err),
+			 0);
+	if ((st.entries & want) != want)
+		fail_msg("confinement walls: got %#llx, want %#llx (missing %#llx)",
+			 (unsigned long long)st.entries, (unsigned long long)want,
+			 (unsigned long long)(want & ~st.entries));
+	/* The allowed writes landed, the refused ones did not. */
+	assert_int_equal(fstatat(f->rootfd, "inside", &sb, 0), 0);
+	assert_int_equal(fstatat(f->rootfd, "null", &sb, AT_SYMLINK_NOFOLLOW), -1);
+	if (want & W_LANDLOCK)
+		assert_int_equal(access(p.outside, F_OK), -1);
+	assert_victim(f);
+	close(p.stray_fd);
+	close(blob);
+}
+
+static int fail_inside(void *arg, struct image_layer_stats *st, struct err **err)
+{
+	st->entries = 5;
+	return err_set(err, ENOSPC, "out of room at entry %d", 42);
+}
+
+static int crash_inside(void *arg, struct image_layer_stats *st, struct err **err)
+{
+	/* A bug in the parser: the parent must report it, not hang or lie. */
+	raise(SIGSEGV);
+	*(volatile int *)arg = 1;
+	return 0;
+}
+
+static void test_confine_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct image_layer_stats st = {.entries = 99};
+	struct err *err = NULL;
+	int blob = memfd_create("blob", MFD_CLOEXEC);
+
+	assert_int_equal(image_confine_run(&squash, blob, f->rootfd, fail_inside, NULL, &st, &err),
+			 -ENOSPC);
+	assert_string_equal(err->msg, "out of room at entry 42");
+	assert_int_equal(st.entries, 99);
+	err_free(&err);
+
+	/* raise() is refused (no tgkill), so the NULL store kills it. */
+	assert_int_equal(image_confine_run(&squash, blob, f->rootfd, crash_inside, NULL, &st, &err),
+			 -EIO);
+	assert_string_equal(err->msg, "layer extraction failed: killed by SIGSEGV");
+	err_free(&err);
+	close(blob);
+}
+
+/* Non-ASCII names reach the disk unchanged although the child cannot
+ * read glibc's gconv files (Landlock). */
+static void test_layer_utf8_names(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent ents[] = {
+	    {.name = "d\xc3\xbc/", .type = AE_IFDIR, .mode = 0755},
+	    {.name = "d\xc3\xbc/f\xc3\xafle", .type = AE_IFREG, .mode = 0644, .data = "x"}};
+	struct image_layer_stats st;
+	struct err *err = NULL;
+	struct stat sb;
+	int fd;
+
+	/* The writer needs a UTF-8 locale to store the names as pax UTF-8;
+	 * the reader (the child) runs in "C", as moat does. */
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	fd = make_tar(ents, 2, false, NULL);
+	setlocale(LC_CTYPE, "C");
+	assert_int_equal(image_layer_extract(fd, f->rootfd, &squash, NULL, NULL, &st, &err), 0);
+	close(fd);
+	assert_int_equal(fstatat(f->rootfd, "d\xc3\xbc/f\xc3\xafle", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(sb.st_mode));
+}
+
 /* ---- store ---- */
 
 static void test_store_demo(void **state)
@@ -1245,6 +1551,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_layer_devices, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_layer_caps, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_layer_diffid, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_layer_utf8_names, setup_dirs, teardown_dirs),
+	    cmocka_unit_test(test_confine_collect),
+	    cmocka_unit_test_setup_teardown(test_confine_walls, setup_dirs, teardown_dirs),
+	    cmocka_unit_test_setup_teardown(test_confine_errors, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_store_demo, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_store_sweep, setup_dirs, teardown_dirs),
 	    cmocka_unit_test_setup_teardown(test_store_repo_digests, setup_dirs, teardown_dirs),
