@@ -81,6 +81,9 @@ int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, co
  * "verdict\tsource\treason") as "trust.decision" records of ACTION. 125
  * when the log refused one (printed), else 0. */
 int cli_audit_admissions(struct audit_log *l, const char *action, char **decisions);
+/* A "trust.key" record (a signing key WHAT: "created", "generated"), left
+ * open; 125 when the log refused it (printed). */
+int cli_audit_key(struct audit_log *l, const char *what, const char *path, const char *fp);
 /* Go's strconv.ParseBool for the value of FLAG ("--tls-verify"). */
 int cli_parse_bool(const char *flag, const char *arg, bool *out, struct err **err);
 /* --tls-verify[=BOOL]: 1 or 0 (Go's strconv.ParseBool spellings). */

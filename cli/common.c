@@ -225,6 +225,24 @@ int cli_audit_trust(struct audit_log *l, const char *action, const char *ref, co
 	return 0;
 }
 
+int cli_audit_key(struct audit_log *l, const char *what, const char *path, const char *fp)
+{
+	struct audit_event *e = audit_event_new("trust.key");
+	struct err *ae = NULL;
+
+	if (e) {
+		audit_event_str(e, "action", what);
+		audit_event_str(e, "path", path);
+		audit_event_str(e, "key", fp);
+	}
+	if (engine_audit(l, e, &ae) < 0) {
+		fprintf(stderr, "moat: %s\n", ae ? ae->msg : "audit log");
+		err_free(&ae);
+		return 125;
+	}
+	return 0;
+}
+
 int cli_audit_admissions(struct audit_log *l, const char *action, char **decisions)
 {
 	for (char **d = decisions; d && *d; d++) {
@@ -234,6 +252,11 @@ int cli_audit_admissions(struct audit_log *l, const char *action, char **decisio
 			continue;
 		*src++ = 0;
 		*why++ = 0;
+		if (!strcmp(*d, "key")) {
+			if (cli_audit_key(l, "created", src, why) != 0)
+				return 125;
+			continue;
+		}
 		if (cli_audit_trust(l, action, src, NULL, !strcmp(*d, "accept"), why, NULL) != 0)
 			return 125;
 	}

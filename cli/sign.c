@@ -147,8 +147,9 @@ static int write_new(const char *path, const char *text, mode_t mode, struct err
 	return 0;
 }
 
-static int key_generate(int argc, char **argv)
+static int key_generate(struct cli_ctx *ctx, int argc, char **argv)
 {
+	struct audit_log *alog = NULL;
 	static const struct option opts[] = {
 	    {"out", required_argument, NULL, 'o'},
 	    {"type", required_argument, NULL, 't'},
@@ -207,6 +208,10 @@ static int key_generate(int argc, char **argv)
 		err_set(&err, EEXIST, "%s or %s exists: refusing to overwrite it", keyp, pubp);
 		return cli_fail(&err);
 	}
+	/* A new signing key is a change to trust material: audited, and
+	 * fail-closed like every other such change. */
+	if (cli_audit_begin(ctx, &alog, &err) < 0)
+		return cli_fail(&err);
 	r = passphrase(true, pass, sizeof(pass), &err);
 	if (r == 0 && !pass[0])
 		r = err_set(&err, EINVAL,
@@ -224,6 +229,14 @@ static int key_generate(int argc, char **argv)
 		unlink(keyp);
 	if (priv)
 		explicit_bzero(priv, strlen(priv));
+	if (r == 0 && cli_audit_key(alog, "generated", keyp, sigkey_fingerprint(k)) != 0) {
+		/* Not on record: the key does not stay. */
+		unlink(keyp);
+		unlink(pubp);
+		r = -EIO;
+		err_set(&err, EIO, "the audit log refused the key's record; %s removed", keyp);
+	}
+	audit_close(alog);
 	if (r == 0)
 		printf("Private key written to %s\nPublic key written to %s\n"
 		       "Key: %s (%s)\n",
@@ -236,9 +249,8 @@ int cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct err *err = NULL;
 
-	(void)ctx;
 	if (argc >= 2 && !strcmp(argv[1], "generate"))
-		return key_generate(argc - 1, argv + 1);
+		return key_generate(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("Usage: moat key generate [--out PREFIX] [--type ecdsa-p256|ed25519|rsa]\n");
 		return 0;

@@ -115,8 +115,8 @@ int engine_trust_check_image(const struct trust_policy *p, const char *root, con
  * "docker.io/library/busybox:latest"); "" when NAME is NULL or empty. */
 int engine_trust_source(const char *name, char **out, struct err **err);
 
-/* The local key of ROOT: loads it, or creates it (ROOT/trust/local.key
- * 0600, local.pub 0644; two racing creators end with one key). */
+/* The local key of ROOT: loads it (0), or creates it (1: ROOT/trust/
+ * local.key 0600, local.pub 0644; two racing creators end with one key). */
 struct sigkey;
 int engine_trust_local_key(const char *root, struct sigkey **out, struct err **err);
 /* Its fingerprint from local.pub without libcrypto; -ENOENT when there is
@@ -125,7 +125,7 @@ int engine_trust_local_fp(const char *root, char fp[72], struct err **err);
 /* A "local" trust entry: NAME's payload (identity NAME, DIGEST) signed by
  * the local key of ROOT (created on first need). */
 int engine_trust_local_sign(const char *root, const char *name, const char *digest,
-			    struct image_trust *out, struct err **err);
+			    struct image_trust *out, bool *created, struct err **err);
 
 /* The store's admission rule for `moat load` and `moat demo-image`
  * (image_store_set_admit): each name of a loaded image is accepted when

@@ -129,7 +129,7 @@ int engine_trust_local_key(const char *root, struct sigkey **out, struct err **e
 				r = 0;
 			if (r == 0) {
 				*out = k;
-				return 0;
+				return 1;
 			}
 		}
 		sigkey_free(k);
@@ -147,7 +147,7 @@ int engine_trust_local_key(const char *root, struct sigkey **out, struct err **e
 }
 
 int engine_trust_local_sign(const char *root, const char *name, const char *digest,
-			    struct image_trust *out, struct err **err)
+			    struct image_trust *out, bool *created, struct err **err)
 {
 	_cleanup_free_ char *payload = NULL;
 	_cleanup_free_ uint8_t *sig = NULL;
@@ -158,6 +158,10 @@ int engine_trust_local_sign(const char *root, const char *name, const char *dige
 
 	memset(out, 0, sizeof(*out));
 	r = engine_trust_local_key(root, &k, err);
+	if (created)
+		*created = r == 1;
+	if (r == 1)
+		r = 0;
 	/* A payload names a reference; an unnamed image (a dangling commit,
 	 * an untagged archive) is signed as UNNAMED_IDENTITY, its entry's
 	 * source staying "" (the policy's default scope decides it at run). */
@@ -259,9 +263,19 @@ int engine_trust_admit(void *arg, const char *image_id, const char *manifest, ch
 				       "load it with --trust-local",
 				       *v[0] ? *v : image_id, why);
 		}
-		r = engine_trust_local_sign(a->root, source, digest, &e, err);
-		if (r < 0)
-			return r;
+		{
+			bool created = false;
+			_cleanup_free_ char *path = NULL;
+
+			r = engine_trust_local_sign(a->root, source, digest, &e, &created, err);
+			if (r < 0)
+				return r;
+			if (created && (asprintf(&path, "%s/trust/local.key", a->root) < 0 ||
+					decision(a, "key", path, e.key) < 0)) {
+				image_trust_clear(&e);
+				return err_errno(err, ENOMEM, "trust");
+			}
+		}
 		if (push_entry(t, n, &e) < 0 ||
 		    decision(a, "accept", source[0] ? source : image_id,
 			     a->always_local ? "built by moat: signed with the local key"

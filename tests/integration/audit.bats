@@ -234,3 +234,24 @@ PY
 	# LOG_AUTHPRIV (10) | LOG_INFO (6) = 86
 	grep -q '^<86>' "$got" || fail "not LOG_AUTHPRIV|LOG_INFO: $(head -c 200 "$got")"
 }
+
+@test "audit: new signing keys are recorded (key generate; the local key's creation)" {
+	local d=$MOAT_T/keys-$BATS_TEST_NUMBER
+	install -d -m 0700 "$d"
+	is_rootless && chown "$MOAT_TEST_USER" "$d"
+	MOAT_ENV_EXTRA="MOAT_KEY_PASSWORD=pw" moat_as key generate --out "$d/k" >/dev/null
+	run records trust.key
+	assert_success
+	[[ $(field "${lines[-1]}" action) == generated ]] || fail "${lines[-1]}"
+	[[ $(field "${lines[-1]}" path) == "$d/k.key" ]] || fail "${lines[-1]}"
+	[[ $(field "${lines[-1]}" key) == sha256:* ]] || fail "${lines[-1]}"
+	# A fresh data root: its first local image creates its local key.
+	moat_as --root "$d/root" demo-image --tag fresh >/dev/null
+	run records trust.key
+	[[ $(field "${lines[-1]}" action) == created ]] || fail "${lines[-1]}"
+	[[ $(field "${lines[-1]}" path) == "$d/root/trust/local.key" ]] || fail "${lines[-1]}"
+	# ... once: a second image signs with the same key, no new record.
+	moat_as --root "$d/root" demo-image --tag fresh2 >/dev/null
+	run records trust.key
+	[[ ${#lines[@]} == 2 ]] || fail "expected 2 key records: $output"
+}
