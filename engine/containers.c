@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -47,6 +48,7 @@ void engine_container_record_free(struct container_record *r)
 	free(r->seccomp);
 	free(r->apparmor);
 	free(r->restart);
+	free(r->limits_enforced);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -62,6 +64,48 @@ static json_t *strv_json(char *const *v)
 static json_t *str_json(const char *s)
 {
 	return s ? json_string(s) : json_null();
+}
+
+/* RLIM_INFINITY is Docker's -1. */
+static json_t *rlim_json(uint64_t v)
+{
+	return json_integer(v == RLIM_INFINITY || v > INT64_MAX ? -1 : (json_int_t)v);
+}
+
+static json_t *limits_json(const struct engine_limits *l)
+{
+	json_t *o = json_object(), *ul = json_array();
+
+	if (!o || !ul) {
+		json_decref(o);
+		json_decref(ul);
+		return NULL;
+	}
+	for (size_t i = 0; i < l->n_ulimits && i < ENGINE_MAX_ULIMITS; i++) {
+		const char *name = engine_limits_ulimit_name(l->ulimits[i].resource);
+		json_t *u = json_object();
+
+		if (!u || !name) {
+			json_decref(u);
+			continue;
+		}
+		json_object_set_new(u, "name", json_string(name));
+		json_object_set_new(u, "soft", rlim_json(l->ulimits[i].soft));
+		json_object_set_new(u, "hard", rlim_json(l->ulimits[i].hard));
+		json_array_append_new(ul, u);
+	}
+	json_object_set_new(o, "memory", json_integer(l->memory));
+	json_object_set_new(o, "memory_swap", json_integer(l->memory_swap));
+	json_object_set_new(o, "memory_reservation", json_integer(l->memory_reservation));
+	json_object_set_new(o, "nano_cpus", json_integer(l->nano_cpus));
+	json_object_set_new(o, "cpu_shares", json_integer(l->cpu_shares));
+	json_object_set_new(o, "cpuset_cpus", json_string(l->cpuset_cpus));
+	json_object_set_new(o, "pids_limit", json_integer(l->pids_limit));
+	json_object_set_new(o, "ulimits", ul);
+	json_object_set_new(o, "oom_score_adj",
+			    l->has_oom_score_adj ? json_integer(l->oom_score_adj) : json_null());
+	json_object_set_new(o, "shm_size", json_integer(l->shm_size));
+	return o;
 }
 
 int engine_container_record_encode(const struct container_record *r, char **out, size_t *len,
@@ -110,6 +154,15 @@ int engine_container_record_encode(const struct container_record *r, char **out,
 	json_object_set_new(o, "restart", json_string(r->restart ? r->restart : "no"));
 	json_object_set_new(o, "log_max_size", json_integer((json_int_t)r->log_max_size));
 	json_object_set_new(o, "log_max_file", json_integer(r->log_max_file));
+	{
+		json_t *lim = limits_json(&r->limits);
+
+		if (!lim)
+			return err_errno(err, ENOMEM, "container record");
+		json_object_set_new(o, "limits", lim);
+	}
+	if (r->limits_enforced)
+		json_object_set_new(o, "limits_enforced", json_string(r->limits_enforced));
 	json_object_set_new(o, "state", json_string(ctr_state_name(r->state)));
 	json_object_set_new(o, "created", json_integer(r->created));
 	json_object_set_new(o, "started", json_integer(r->started));
@@ -166,6 +219,82 @@ static int get_strv(json_t *o, const char *key, char ***out, struct err **err)
 	return json_get_strv(o, key, out, "container record", err);
 }
 
+static int get_rlim(json_t *o, const char *key, uint64_t *out, struct err **err)
+{
+	int64_t v;
+
+	if (get_int(o, key, -1, INT64_MAX, &v, err) < 0)
+		return err_ret(*err);
+	*out = v == -1 ? RLIM_INFINITY : (uint64_t)v;
+	return 0;
+}
+
+/* The "limits" object, as strictly as the flags: a record edited by hand
+ * must not smuggle in what `moat run` would refuse. */
+static int get_limits(json_t *o, struct engine_limits *l, struct err **err)
+{
+	static const char *const keys[] = {
+	    "memory",	     "memory_swap", "memory_reservation", "nano_cpus",
+	    "cpu_shares",    "cpuset_cpus", "pids_limit",	  "ulimits",
+	    "oom_score_adj", "shm_size",
+	};
+	_cleanup_free_ char *cpuset = NULL;
+	json_t *ul, *adj, *val;
+	const char *key;
+	int64_t v = 0;
+
+	if (!json_is_object(o))
+		return err_set(err, EINVAL, "container record: \"limits\" must be an object");
+	json_object_foreach (o, key, val) {
+		size_t k = 0;
+		while (k < ARRAY_SIZE(keys) && strcmp(keys[k], key))
+			k++;
+		if (k == ARRAY_SIZE(keys))
+			return err_set(err, EINVAL, "container record: unknown limit \"%s\"", key);
+	}
+	if (get_int(o, "memory", 0, INT64_MAX, &l->memory, err) < 0 ||
+	    get_int(o, "memory_swap", -1, INT64_MAX, &l->memory_swap, err) < 0 ||
+	    get_int(o, "memory_reservation", 0, INT64_MAX, &l->memory_reservation, err) < 0 ||
+	    get_int(o, "nano_cpus", 0, INT64_MAX, &l->nano_cpus, err) < 0 ||
+	    get_int(o, "cpu_shares", 0, 262144, &l->cpu_shares, err) < 0 ||
+	    get_str(o, "cpuset_cpus", false, &cpuset, err) < 0 ||
+	    get_int(o, "pids_limit", -1, INT64_MAX, &l->pids_limit, err) < 0 ||
+	    get_int(o, "shm_size", 0, INT64_MAX, &l->shm_size, err) < 0)
+		return err_ret(*err);
+	if (cpuset[0] && engine_limits_cpuset_parse(cpuset, l->cpuset_cpus, err) < 0)
+		return err_prefix(err, "container record: \"cpuset_cpus\"");
+	adj = json_object_get(o, "oom_score_adj");
+	if (!json_is_null(adj)) {
+		if (get_int(o, "oom_score_adj", -1000, 1000, &v, err) < 0)
+			return err_ret(*err);
+		l->oom_score_adj = (int)v;
+		l->has_oom_score_adj = true;
+	}
+	ul = json_object_get(o, "ulimits");
+	if (!json_is_array(ul) || json_array_size(ul) > ENGINE_MAX_ULIMITS)
+		return err_set(err, EINVAL, "container record: \"ulimits\" must be a short list");
+	for (size_t i = 0; i < json_array_size(ul); i++) {
+		json_t *u = json_array_get(ul, i);
+		const char *name = json_string_value(json_object_get(u, "name"));
+		struct engine_ulimit *e = &l->ulimits[l->n_ulimits];
+
+		e->resource = -1;
+		for (int res = 0; name && res < RLIM_NLIMITS; res++)
+			if (engine_limits_ulimit_name(res) &&
+			    !strcmp(engine_limits_ulimit_name(res), name))
+				e->resource = res;
+		if (!json_is_object(u) || json_object_size(u) != 3 || e->resource < 0)
+			return err_set(err, EINVAL, "container record: bad ulimit");
+		if (get_rlim(u, "soft", &e->soft, err) < 0 ||
+		    get_rlim(u, "hard", &e->hard, err) < 0)
+			return err_ret(*err);
+		if (e->hard != RLIM_INFINITY && e->soft > e->hard)
+			return err_set(err, EINVAL, "container record: ulimit soft above hard");
+		l->n_ulimits++;
+	}
+	return 0;
+}
+
 int engine_container_record_decode(const char *buf, size_t len, struct container_record *out,
 				   struct err **err)
 {
@@ -177,7 +306,7 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    "caps",	    "seccomp",	     "apparmor",     "rm",	     "stop_signal",
 	    "stop_timeout", "restart",	     "log_max_size", "log_max_file", "state",
 	    "created",	    "started",	     "finished",     "pid",	     "exit_code",
-	    "oom_killed",   "restart_count", "image_trust",
+	    "oom_killed",   "restart_count", "image_trust",  "limits",	     "limits_enforced",
 	};
 	_cleanup_json_ json_t *o = NULL;
 	_cleanup_free_ char *id = NULL, *caps = NULL, *state = NULL;
@@ -240,7 +369,12 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    get_int(o, "pid", 0, INT32_MAX, &v[6], err) < 0 ||
 	    get_int(o, "exit_code", -1, 255, &v[7], err) < 0 ||
 	    get_bool(o, "oom_killed", &out->oom_killed, err) < 0 ||
-	    get_int(o, "restart_count", 0, INT32_MAX, &v[8], err) < 0)
+	    get_int(o, "restart_count", 0, INT32_MAX, &v[8], err) < 0 ||
+	    /* optional: records written before resource limits lack both */
+	    (json_object_get(o, "limits") &&
+	     get_limits(json_object_get(o, "limits"), &out->limits, err) < 0) ||
+	    (json_object_get(o, "limits_enforced") &&
+	     get_str(o, "limits_enforced", false, &out->limits_enforced, err) < 0))
 		goto bad;
 	if (!digest_hex_valid(id)) {
 		err_set(err, EINVAL, "container record: bad id");

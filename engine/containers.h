@@ -20,6 +20,7 @@
 #include "common/digest.h"
 #include "common/err.h"
 #include "engine/engine.h"
+#include "engine/limits.h"
 #include "engine/names.h"
 
 #define CONTAINER_RECORD_MAX (1u << 20)
@@ -58,6 +59,12 @@ struct container_record {
 	char *restart;	       /* "no", "on-failure[:N]", "always", "unless-stopped" */
 	uint64_t log_max_size; /* 0: unlimited */
 	uint32_t log_max_file;
+	/* Docker's resource flags as create settled them (pids_limit: the
+	 * default filled in; -1 unlimited). Older records: all zero. */
+	struct engine_limits limits;
+	/* What the last start could enforce, e.g. "cgroup v1 (memory cpu
+	 * pids), rlimits, oom_score_adj"; NULL before the first start. */
+	char *limits_enforced;
 
 	/* what it last did */
 	enum ctr_state state; /* as its monitor last wrote it */

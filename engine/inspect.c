@@ -525,6 +525,55 @@ fail:
 	return NULL;
 }
 
+/* Docker's Ulimits: null when none, else [{Name, Soft, Hard}], -1 for
+ * unlimited. */
+static json_t *ulimits_arr(const struct engine_limits *l)
+{
+	json_t *a;
+
+	if (!l->n_ulimits)
+		return json_null();
+	if (!(a = json_array()))
+		return NULL;
+	for (size_t i = 0; i < l->n_ulimits && i < ENGINE_MAX_ULIMITS; i++) {
+		const struct engine_ulimit *u = &l->ulimits[i];
+		json_t *e = json_object();
+
+		if (!e || put(e, "Name", jstr(engine_limits_ulimit_name(u->resource))) ||
+		    put(e, "Soft", json_integer(u->soft > INT64_MAX ? -1 : (json_int_t)u->soft)) ||
+		    put(e, "Hard", json_integer(u->hard > INT64_MAX ? -1 : (json_int_t)u->hard)) ||
+		    json_array_append_new(a, e) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Docker's resource fields of HostConfig (put into O). */
+static int host_limits(json_t *o, const struct engine_limits *l)
+{
+	return put(o, "Memory", json_integer(l->memory)) ||
+	       put(o, "MemorySwap", json_integer(l->memory_swap)) ||
+	       put(o, "MemoryReservation", json_integer(l->memory_reservation)) ||
+	       put(o, "NanoCpus", json_integer(l->nano_cpus)) ||
+	       put(o, "CpuShares", json_integer(l->cpu_shares)) ||
+	       put(o, "CpusetCpus", json_string(l->cpuset_cpus)) ||
+	       /* Docker shows an unlimited one as null. */
+	       put(o, "PidsLimit", l->pids_limit > 0 ? json_integer(l->pids_limit) : json_null()) ||
+	       put(o, "Ulimits", ulimits_arr(l)) ||
+	       put(o, "OomScoreAdj", json_integer(l->has_oom_score_adj ? l->oom_score_adj : 0)) ||
+	       put(o, "ShmSize", json_integer(l->shm_size));
+}
+
+/* moat's own, after Docker's fields: what the last start could enforce of
+ * the limits above (a rootless container on cgroup v1 has no cgroup). */
+static int limits_enforced(json_t *o, const struct container_record *r)
+{
+	return put(o, "LimitsEnforced",
+		   r->limits_enforced ? jstr(r->limits_enforced) : json_null());
+}
+
 static json_t *host_config(const struct container_record *r)
 {
 	uint64_t def = sandbox_caps_default();
@@ -539,7 +588,8 @@ static json_t *host_config(const struct container_record *r)
 	    put(o, "PublishAllPorts", json_false()) ||
 	    put(o, "ReadonlyRootfs", json_boolean(r->read_only)) ||
 	    put(o, "SecurityOpt", security_opt(r)) || put(o, "UsernsMode", jstr(r->userns)) ||
-	    put(o, "Init", r->init ? json_true() : json_null())) {
+	    put(o, "Init", r->init ? json_true() : json_null()) || host_limits(o, &r->limits) ||
+	    limits_enforced(o, r)) {
 		json_decref(o);
 		return NULL;
 	}

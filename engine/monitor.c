@@ -90,6 +90,38 @@ static void save(struct mon *M, bool durable)
 
 static const char *const userns_names[] = {"single", "subuid", "root-range", "host"};
 
+/* The resource limits as start applied them (0: none; pids_limit -1:
+ * unlimited), and in which way ("enforced"). */
+static void limits_obj(struct audit_event *e, const struct container_record *r,
+		       const struct sandbox_spec *spec)
+{
+	const struct engine_limits *l = &r->limits;
+
+	audit_event_obj_begin(e, "limits");
+	audit_event_int(e, "memory", l->memory);
+	audit_event_int(e, "memory_swap", l->memory_swap);
+	audit_event_int(e, "memory_reservation", l->memory_reservation);
+	audit_event_int(e, "nano_cpus", l->nano_cpus);
+	audit_event_int(e, "cpu_shares", l->cpu_shares);
+	audit_event_str(e, "cpuset_cpus", l->cpuset_cpus);
+	audit_event_int(e, "pids_limit",
+			l->pids_limit == 0 ? ENGINE_DEFAULT_PIDS_LIMIT : l->pids_limit);
+	for (size_t i = 0; i < spec->n_rlimits && i < SANDBOX_MAX_RLIMITS; i++) {
+		char key[48];
+		const char *name = engine_limits_ulimit_name(spec->rlimits[i].resource);
+
+		snprintf(key, sizeof(key), "ulimit_%s", name ? name : "?");
+		audit_event_int(e, key,
+				spec->rlimits[i].soft > INT64_MAX ? -1
+								  : (int64_t)spec->rlimits[i].soft);
+	}
+	if (spec->set_oom_score_adj)
+		audit_event_int(e, "oom_score_adj", spec->oom_score_adj);
+	audit_event_int(e, "shm_size", (int64_t)spec->shm_size);
+	audit_event_str(e, "enforced", r->limits_enforced ? r->limits_enforced : "");
+	audit_event_obj_end(e);
+}
+
 /* The confinement actually applied, recorded before the container starts. */
 static struct audit_event *start_event(const struct container_record *r,
 				       const struct sandbox_spec *spec)
@@ -148,6 +180,7 @@ static struct audit_event *start_event(const struct container_record *r,
 	audit_event_bool(e, "tty", spec->tty);
 	audit_event_bool(e, "rm", r->rm);
 	audit_event_int(e, "restart_count", r->restart_count);
+	limits_obj(e, r, spec);
 	return e;
 }
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -357,6 +358,97 @@ static void build_spec(const struct container_record *rec, const struct engine_i
 	spec->readonly_paths = (char **)readonly_paths;
 }
 
+#define CPU_PERIOD_US 100000 /* Docker's --cpus period */
+
+static void enforced_add(char *buf, size_t len, const char *what)
+{
+	size_t n = strnlen(buf, len);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+/*
+ * The record's limits, applied before the container's init runs: those of
+ * a cgroup into CG (root), rlimits and oom_score_adj into SPEC (the monitor
+ * sets them on the init before releasing it). Without a cgroup (rootless
+ * here: v1 has no delegation) the cgroup limits are not enforced - create
+ * warned - and the pids limit falls back to RLIMIT_NPROC, which the kernel
+ * counts per user: since Linux 5.14 per uid within the container's user
+ * namespace (so one container's processes), before that all of the host
+ * uid's processes. ENFORCED (LEN bytes) says what was applied; it goes
+ * into the record and the audit record.
+ */
+static int apply_limits(const struct container_record *rec, const struct sandbox_cgroup *cg,
+			bool rootless, struct sandbox_spec *spec, char *enforced, size_t len,
+			struct err **err)
+{
+	const struct engine_limits *l = &rec->limits;
+	int64_t pids = l->pids_limit == 0 ? ENGINE_DEFAULT_PIDS_LIMIT : l->pids_limit;
+	struct cgroup_limits cl = {
+	    .memory = l->memory,
+	    .memory_swap = l->memory_swap,
+	    .memory_reservation = l->memory_reservation,
+	    .cpu_quota_us = l->nano_cpus ? l->nano_cpus * CPU_PERIOD_US / 1000000000 : 0,
+	    .cpu_period_us = CPU_PERIOD_US,
+	    .cpu_shares = l->cpu_shares,
+	    .pids_max = pids > 0 ? pids : 0,
+	};
+	bool wants_cg = l->memory || l->memory_swap || l->memory_reservation || l->nano_cpus ||
+			l->cpu_shares || l->cpuset_cpus[0];
+	bool has_nproc = false;
+	char applied[128];
+
+	enforced[0] = '\0';
+	memcpy(cl.cpuset_cpus, l->cpuset_cpus, sizeof(cl.cpuset_cpus));
+	if (cl.cpu_quota_us && cl.cpu_quota_us < 1000)
+		cl.cpu_quota_us = 1000; /* the kernel's minimum quota */
+	if (cg) {
+		if (sandbox_cgroup_set_limits(cg, &cl, applied, sizeof(applied), err) < 0)
+			return err_prefix(err, "resource limits");
+		if (applied[0]) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "cgroup (%s)", applied);
+			enforced_add(enforced, len, what);
+		}
+	} else if (wants_cg && !rootless) {
+		return err_set(err, ENOTSUP,
+			       "resource limits need the container's cgroup, which could not be "
+			       "made (see the warning above)");
+	} else if (wants_cg) {
+		enforced_add(enforced, len, "not enforced: cgroup limits (no cgroup)");
+	}
+	for (size_t i = 0; i < l->n_ulimits && i < ENGINE_MAX_ULIMITS; i++) {
+		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){
+		    l->ulimits[i].resource, l->ulimits[i].soft, l->ulimits[i].hard};
+		has_nproc |= l->ulimits[i].resource == RLIMIT_NPROC;
+	}
+	if (l->n_ulimits)
+		enforced_add(enforced, len, "rlimits");
+	if (!cg && pids > 0 && !has_nproc) {
+		struct rlimit own = {RLIM_INFINITY, RLIM_INFINITY};
+		uint64_t n = (uint64_t)pids;
+		char what[96];
+
+		/* Only ever lowered: raising a hard limit is not ours to do. */
+		getrlimit(RLIMIT_NPROC, &own);
+		if (own.rlim_max != RLIM_INFINITY && own.rlim_max < n)
+			n = own.rlim_max;
+		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){RLIMIT_NPROC, n, n};
+		snprintf(what, sizeof(what), "pids %llu as RLIMIT_NPROC (no cgroup)",
+			 (unsigned long long)n);
+		enforced_add(enforced, len, what);
+	}
+	if (l->has_oom_score_adj) {
+		spec->set_oom_score_adj = true;
+		spec->oom_score_adj = l->oom_score_adj;
+		enforced_add(enforced, len, "oom_score_adj");
+	}
+	spec->shm_size = l->shm_size > 0 ? (uint64_t)l->shm_size : 0;
+	return 0;
+}
+
 /* Detached: fork the monitor, wait until it says the command runs. */
 static int detach(struct monitor_conf *m, struct err **err)
 {
@@ -495,6 +587,18 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 	}
 	build_spec(&rec, &ident, lowers, &p, &spec);
 	spec.cgroup = cg;
+	{
+		char enforced[512];
+
+		if ((ret = apply_limits(&rec, cg, c->rootless, &spec, enforced, sizeof(enforced),
+					err)) < 0)
+			goto out;
+		free(rec.limits_enforced);
+		if (!(rec.limits_enforced = strdup(enforced))) {
+			ret = err_errno(err, ENOMEM, "limits");
+			goto out;
+		}
+	}
 	m = (struct monitor_conf){
 	    .ctx = c,
 	    .rec = &rec,

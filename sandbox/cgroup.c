@@ -45,7 +45,7 @@
 #define KILL_TIMEOUT_MS 2000
 
 static const char *const ctrl_names[SANDBOX_CGROUP_NCTRL] = {"freezer", "memory", "cpuacct",
-							     "pids"};
+							     "pids",	"cpu",	  "cpuset"};
 
 const char *sandbox_cgroup_ctrl_name(enum sandbox_cgroup_ctrl c)
 {
@@ -805,6 +805,20 @@ int sandbox_cgroup_stats(const struct sandbox_cgroup *cg, struct cgroup_stats *s
 	if (alive(cg, err) < 0)
 		return err_ret(*err);
 	return cg->ops->stats(cg, st, err);
+}
+
+int sandbox_cgroup_set_limits(const struct sandbox_cgroup *cg, const struct cgroup_limits *l,
+			      char *applied, size_t len, struct err **err)
+{
+	_cleanup_err_ struct err *none = NULL;
+
+	if (!err)
+		err = &none;
+	if (len)
+		applied[0] = '\0';
+	if (alive(cg, err) < 0)
+		return err_ret(*err);
+	return cg->ops->set_limits(cg, l, applied, len, err);
 }
 
 int sandbox_cgroup_pids(const struct sandbox_cgroup *cg, pid_t **pids, size_t *n, struct err **err)

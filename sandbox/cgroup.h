@@ -7,10 +7,10 @@
  *
  * Where a container's cgroup lives:
  *  - cgroup v1 (root only): <mnt>/moat/<id> in each of the freezer, memory,
- *    cpuacct (alone or co-mounted with cpu) and pids hierarchies that are
- *    mounted; the freezer is required;
- *  - cgroup v2, root: /sys/fs/cgroup/moat/<id>, with memory, pids and cpu
- *    enabled on the way down where the kernel offers them;
+ *    cpuacct (alone or co-mounted with cpu), pids, cpu and cpuset
+ *    hierarchies that are mounted; the freezer is required;
+ *  - cgroup v2, root: /sys/fs/cgroup/moat/<id>, with memory, pids, cpu and
+ *    cpuset enabled on the way down where the kernel offers them;
  *  - cgroup v2, rootless: <D>/moat-<id12>, where D is the topmost cgroup
  *    above the caller's own (from /proc/self/cgroup) that is delegated to the
  *    caller (owned, cgroup.procs and cgroup.subtree_control writable).
@@ -60,6 +60,42 @@ struct cgroup_stats {
 	uint64_t pids;	    /* pids.current; the process count without a pids controller */
 	uint64_t oom_kills; /* "oom_kill N" of memory.oom_control (v1) / memory.events (v2) */
 };
+/*
+ * Resource limits, in the kernel's terms (the engine converts Docker's
+ * flags; sandbox/ knows nothing of them). 0 means "leave the kernel's
+ * default" (no limit) for every field.
+ */
+struct cgroup_limits {
+	int64_t memory;		    /* bytes: v1 memory.limit_in_bytes, v2 memory.max */
+	int64_t memory_swap;	    /* memory + swap bytes, -1 unlimited: v1 memsw.limit_in_bytes,
+				     * v2 memory.swap.max (the swap part alone) */
+	int64_t memory_reservation; /* bytes: v1 memory.soft_limit_in_bytes, v2 memory.low */
+	int64_t cpu_quota_us;	    /* per cpu_period_us: v1 cfs_quota_us/period_us, v2 cpu.max */
+	int64_t cpu_period_us;
+	int64_t cpu_shares;    /* 2..262144: v1 cpu.shares, v2 cpu.weight (runc's mapping) */
+	char cpuset_cpus[128]; /* "" none: cpuset.cpus */
+	int64_t pids_max;      /* pids.max */
+};
+/*
+ * Writes L into CG; for root containers, called before the init joins CG,
+ * so no process ever runs without them. A limit whose controller is
+ * missing fails with -ENOTSUP (never silently dropped), except the swap
+ * part where the kernel has no swap accounting (v1 without memsw files):
+ * APPLIED then lacks "swap". APPLIED (LEN bytes) lists what was written,
+ * e.g. "memory swap cpu pids".
+ */
+int sandbox_cgroup_set_limits(const struct sandbox_cgroup *cg, const struct cgroup_limits *l,
+			      char *applied, size_t len, struct err **err);
+/* runc's cpu.shares -> cpu.weight: [2, 262144] onto [1, 10000]. */
+static inline uint64_t sandbox_cgroup_shares_to_weight(uint64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
 /* Fields whose controller is absent stay 0 (mem_limit: MemTotal). */
 int sandbox_cgroup_stats(const struct sandbox_cgroup *cg, struct cgroup_stats *st,
 			 struct err **err);
@@ -104,6 +140,10 @@ enum sandbox_cgroup_ctrl {
 	SANDBOX_CGROUP_MEMORY,
 	SANDBOX_CGROUP_CPUACCT,
 	SANDBOX_CGROUP_PIDS,
+	/* For limits only (cpu.cfs_*, cpu.shares; cpuset.cpus): after the
+	 * original four so that their indices, and `moat info`, stay. */
+	SANDBOX_CGROUP_CPU,
+	SANDBOX_CGROUP_CPUSET,
 	SANDBOX_CGROUP_NCTRL,
 };
 #define SANDBOX_CGROUP_MNT_MAX 512
@@ -140,7 +180,7 @@ int sandbox_cgroup_parse_freezer_state(const char *text, size_t len, bool *froze
 				       struct err **err);
 /* /proc/meminfo: MemTotal in bytes. */
 int sandbox_cgroup_parse_meminfo(const char *text, size_t len, uint64_t *bytes, struct err **err);
-/* "freezer", "memory", "cpuacct", "pids". */
+/* "freezer", "memory", "cpuacct", "pids", "cpu", "cpuset". */
 const char *sandbox_cgroup_ctrl_name(enum sandbox_cgroup_ctrl c);
 
 #ifdef SANDBOX_CGROUP_BACKEND
@@ -185,6 +225,9 @@ struct sandbox_cgroup_ops {
 	int (*kill_all)(const struct sandbox_cgroup *cg, struct err **err);
 	void (*describe)(const struct sandbox_cgroup_mounts *m, bool rootless, char *buf,
 			 size_t len);
+	/* sandbox_cgroup_set_limits(); APPLIED is "" on entry. */
+	int (*set_limits)(const struct sandbox_cgroup *cg, const struct cgroup_limits *l,
+			  char *applied, size_t len, struct err **err);
 };
 
 extern const struct sandbox_cgroup_ops sandbox_cgroup_v1_ops;

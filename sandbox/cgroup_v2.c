@@ -16,7 +16,10 @@
  *    container without them still freezes and dies (cgroup.freeze and
  *    cgroup.kill are core files), it only reports fewer statistics;
  *  - kill_all is cgroup.kill, which the kernel applies to every task
- *    atomically, forks included.
+ *    atomically, forks included;
+ *  - a limit is written before the init joins; one whose controller did
+ *    not reach the container's cgroup is an error, never dropped (v2
+ *    cpuset needs no copying down: an empty cpuset.cpus inherits).
  */
 #define SANDBOX_CGROUP_BACKEND
 #include "sandbox/cgroup.h"
@@ -37,7 +40,7 @@
 #define SHORT_ID_LEN 12
 
 /* What containers get, in the order `moat info` shows them. */
-static const char *const wanted[] = {"memory", "pids", "cpu"};
+static const char *const wanted[] = {"memory", "pids", "cpu", "cpuset"};
 
 /* True when the space-separated list TEXT[0, LEN) holds WORD. */
 static bool has_word(const char *text, size_t len, const char *word)
@@ -273,6 +276,85 @@ static int v2_kill_all(const struct sandbox_cgroup *cg, struct err **err)
 	return sandbox_cgroup_file_write(h->dir, h->path, "cgroup.kill", "1", err);
 }
 
+static void applied_add(char *buf, size_t len, const char *what)
+{
+	size_t n = strnlen(buf, len);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? " " : "", what);
+}
+
+/* Writes VAL to NAME; a missing file is the controller's absence. */
+static int put(const struct sandbox_cgroup_hier *h, const char *name, const char *val,
+	       const char *flag, struct err **err)
+{
+	if (faccessat(h->dir, name, F_OK, 0) < 0 && errno == ENOENT)
+		return err_set(err, ENOTSUP,
+			       "%s needs %s in \"%s\", which is missing (controller not enabled "
+			       "for it)",
+			       flag, name, h->path);
+	return sandbox_cgroup_file_write(h->dir, h->path, name, val, err);
+}
+
+static int v2_set_limits(const struct sandbox_cgroup *cg, const struct cgroup_limits *l,
+			 char *applied, size_t len, struct err **err)
+{
+	const struct sandbox_cgroup_hier *h = &cg->h[0];
+	char v[64];
+
+	if (l->memory) {
+		snprintf(v, sizeof(v), "%lld", (long long)l->memory);
+		if (put(h, "memory.max", v, "--memory", err) < 0)
+			return err_ret(*err);
+		applied_add(applied, len, "memory");
+	}
+	/* v2's swap file is the swap alone; absent without swap accounting. */
+	if (l->memory_swap && faccessat(h->dir, "memory.swap.max", F_OK, 0) == 0) {
+		if (l->memory_swap < 0)
+			snprintf(v, sizeof(v), "max");
+		else
+			snprintf(v, sizeof(v), "%lld",
+				 (long long)(l->memory_swap > l->memory ? l->memory_swap - l->memory
+									: 0));
+		if (put(h, "memory.swap.max", v, "--memory-swap", err) < 0)
+			return err_ret(*err);
+		applied_add(applied, len, "swap");
+	}
+	if (l->memory_reservation) {
+		snprintf(v, sizeof(v), "%lld", (long long)l->memory_reservation);
+		if (put(h, "memory.low", v, "--memory-reservation", err) < 0)
+			return err_ret(*err);
+		applied_add(applied, len, "reservation");
+	}
+	if (l->cpu_quota_us) {
+		snprintf(v, sizeof(v), "%lld %lld", (long long)l->cpu_quota_us,
+			 (long long)l->cpu_period_us);
+		if (put(h, "cpu.max", v, "--cpus", err) < 0)
+			return err_ret(*err);
+	}
+	if (l->cpu_shares) {
+		snprintf(
+		    v, sizeof(v), "%llu",
+		    (unsigned long long)sandbox_cgroup_shares_to_weight((uint64_t)l->cpu_shares));
+		if (put(h, "cpu.weight", v, "--cpu-shares", err) < 0)
+			return err_ret(*err);
+	}
+	if (l->cpu_quota_us || l->cpu_shares)
+		applied_add(applied, len, "cpu");
+	if (l->cpuset_cpus[0]) {
+		if (put(h, "cpuset.cpus", l->cpuset_cpus, "--cpuset-cpus", err) < 0)
+			return err_ret(*err);
+		applied_add(applied, len, "cpuset");
+	}
+	if (l->pids_max) {
+		snprintf(v, sizeof(v), "%lld", (long long)l->pids_max);
+		if (put(h, "pids.max", v, "--pids-limit", err) < 0)
+			return err_ret(*err);
+		applied_add(applied, len, "pids");
+	}
+	return 0;
+}
+
 static void v2_describe(const struct sandbox_cgroup_mounts *m, bool rootless, char *buf, size_t len)
 {
 	_cleanup_close_ int rootfd = -1, fd = -1;
@@ -307,4 +389,5 @@ const struct sandbox_cgroup_ops sandbox_cgroup_v2_ops = {
     .stats = v2_stats,
     .kill_all = v2_kill_all,
     .describe = v2_describe,
+    .set_limits = v2_set_limits,
 };

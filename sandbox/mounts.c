@@ -346,7 +346,8 @@ int sandbox_mount_dev(int rootfd, const struct sandbox_spec *spec, const struct 
 		      struct err **err)
 {
 	static const char *const dev_opts[] = {"mode=0755", "size=65536k", NULL};
-	static const char *const shm_opts[] = {"mode=1777", "size=65536k", NULL};
+	char shm_size[48];
+	const char *const shm_opts[] = {"mode=1777", shm_size, NULL};
 	static const char *const pts_opts[] = {"newinstance", "ptmxmode=0666", "mode=0620", NULL};
 	static const struct {
 		const char *target, *link;
@@ -357,6 +358,9 @@ int sandbox_mount_dev(int rootfd, const struct sandbox_spec *spec, const struct 
 	};
 	_cleanup_close_ int devfd = -1;
 
+	/* --shm-size (Docker's default 64m); tmpfs rounds up to pages. */
+	snprintf(shm_size, sizeof(shm_size), "size=%llu",
+		 (unsigned long long)(spec->shm_size ? spec->shm_size : 64ULL << 20));
 	if (mount_new_at(rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
 			 err) < 0)
 		return err_ret(*err);

@@ -37,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -54,7 +55,7 @@
 #include "sandbox/mounts.h"
 #include "sandbox/seccomp.h"
 
-enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR, MSG_FUSE };
+enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR, MSG_FUSE, MSG_RLIMITS };
 
 struct msg {
 	int type;
@@ -324,6 +325,19 @@ static int rootfs(const struct sandbox_spec *spec, const struct host_fds *h, int
 	return sandbox_fuse_wait(spec, sync, e);
 }
 
+/* Asks the monitor for the rlimits and waits until they are set. */
+static int child_rlimits(int sync)
+{
+	struct msg m = {.type = MSG_RLIMITS};
+	int fd = -1;
+
+	if (send_msg(sync, &m, -1) < 0 || recv_msg(sync, &m, &fd) <= 0)
+		return -EIO;
+	if (fd >= 0)
+		close(fd);
+	return m.type == MSG_RLIMITS && m.code == 0 ? 0 : -EPERM;
+}
+
 /*
  * The recipe, in the order the design gives. Ordering rules:
  *  - host fds are opened before setresuid(0): only then is the child's host
@@ -335,6 +349,8 @@ static int rootfs(const struct sandbox_spec *spec, const struct host_fds *h, int
  *    passed to the monitor before the fds are closed;
  *  - Landlock after pivot_root (rules bind to the final tree), while
  *    CAP_SYS_ADMIN in the namespace still allows it;
+ *  - rlimits (set by the monitor on request) after the setup, which needs
+ *    fds, and before the init forks or drops its capabilities;
  *  - no_new_privs before capabilities are dropped; seccomp last, so every
  *    earlier step may use the calls it forbids.
  */
@@ -408,6 +424,10 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		child_fail(sync, 125, e);
 	if (close_fds(sync, &e) < 0)
 		child_fail(sync, 125, e);
+	/* Rlimits once the setup is done (it needs fds) and before the init
+	 * forks anything; the monitor sets them (see apply_rlimits). */
+	if (spec->n_rlimits && child_rlimits(sync) < 0)
+		_exit(125); /* the monitor has the error */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		err_errno(&e, errno, "no_new_privs");
 		child_fail(sync, 125, e);
@@ -477,6 +497,23 @@ void sandbox_proc_release(struct sandbox_proc *p)
 	closep(&p->master);
 }
 
+/* Rlimits: when the child asks (MSG_RLIMITS), after its setup and before
+ * it drops its capabilities or forks: a low nofile or nproc would
+ * otherwise break the setup itself (which opens host fds, mounts, ...). */
+static int apply_rlimits(const struct sandbox_spec *spec, pid_t pid, struct err **err)
+{
+	for (size_t i = 0; i < spec->n_rlimits && i < SANDBOX_MAX_RLIMITS; i++) {
+		const struct sandbox_rlimit *r = &spec->rlimits[i];
+		struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
+
+		if (prlimit(pid, (enum __rlimit_resource)r->resource, &rl, NULL) < 0)
+			return err_errno(err, errno, "set resource limit %d (soft %llu, hard %llu)",
+					 r->resource, (unsigned long long)r->soft,
+					 (unsigned long long)r->hard);
+	}
+	return 0;
+}
+
 /* Serves the child's setup requests until its command is exec'd (the sync
  * socket, CLOEXEC, reads EOF) or it fails. */
 static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, const int nsfd[2],
@@ -536,6 +573,15 @@ static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, con
 				p->fuse = 0;
 			}
 			send_msg(sync, &reply, -1);
+		} else if (m.type == MSG_RLIMITS) {
+			struct msg reply = {.type = MSG_RLIMITS};
+
+			if (ret == 0 && apply_rlimits(spec, p->pid, err) < 0) {
+				ret = err_ret(*err);
+				(*err)->exit = 125;
+			}
+			reply.code = ret < 0 ? -ret : 0;
+			send_msg(sync, &reply, -1);
 		} else if (m.type == MSG_PTY && fd >= 0) {
 			closep(&p->master);
 			p->master = fd;
@@ -552,6 +598,37 @@ static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, con
 			close(fd);
 		}
 	}
+}
+
+/*
+ * --ulimit and --oom-score-adj are written into the init PID from here, the
+ * monitor, not by the child itself: the child is already in its user
+ * namespace, where raising a hard limit or lowering oom_score_adj never
+ * passes (both want CAP_SYS_RESOURCE in the initial namespace), so a root
+ * engine could not grant `--ulimit nofile=1048576` or `--oom-score-adj
+ * -500` as Docker does. A caller without CAP_SYS_RESOURCE (rootless) can
+ * only lower limits and raise the score, and gets the kernel's error
+ * otherwise: an error, never a silently weaker container.
+ *
+ * oom_score_adj: while the init waits for MSG_MAPS and is still dumpable
+ * (so a rootless caller owns its /proc files).
+ */
+static int apply_oom_score_adj(const struct sandbox_spec *spec, pid_t pid, struct err **err)
+{
+	if (spec->set_oom_score_adj) {
+		char path[64], val[16];
+
+		_cleanup_close_ int fd = -1;
+		int n;
+
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+		n = snprintf(val, sizeof(val), "%d", spec->oom_score_adj);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || fs_write_all(fd, val, (size_t)n) < 0)
+			return err_errno(err, errno, "--oom-score-adj %d: write \"%s\"",
+					 spec->oom_score_adj, path);
+	}
+	return 0;
 }
 
 int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *child_mask,
@@ -596,6 +673,8 @@ int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *ch
 				spec->n_gidmap, err);
 	if (ret == 0 && spec->cgroup)
 		ret = sandbox_cgroup_attach(spec->cgroup, p->pid, err);
+	if (ret == 0)
+		ret = apply_oom_score_adj(spec, p->pid, err);
 	/* Non-dumpable from here on (the child turns itself the same way on
 	 * MSG_MAPS): no ptrace, no /proc/<pid>/exe, environ or fd for anyone
 	 * without CAP_SYS_PTRACE on the host. Not earlier: an unprivileged

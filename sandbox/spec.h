@@ -48,6 +48,14 @@ enum sandbox_overlay {
 	SANDBOX_OVERLAY_FUSE,	/* fuse-overlayfs (MOAT_OVERLAY=fuse; tests) */
 };
 
+/* A resource limit of the container's init (and so of everything it
+ * starts), set by the monitor with prlimit(2) before it is released. */
+struct sandbox_rlimit {
+	int resource; /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+#define SANDBOX_MAX_RLIMITS 17
+
 struct sandbox_mount {
 	char *target; /* absolute, inside the container */
 	int srcfd;    /* O_PATH fd of the host source, opened before clone */
@@ -104,6 +112,14 @@ struct sandbox_spec {
 
 	/* root: the container's cgroup, joined before it is released */
 	const struct sandbox_cgroup *cgroup;
+	/* --ulimit (and RLIMIT_NPROC standing in for a pids limit without a
+	 * cgroup) and --oom-score-adj: written by the monitor into the init
+	 * before it is released; see apply_process_limits in sandbox.c. */
+	struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
+	size_t n_rlimits;
+	bool set_oom_score_adj;
+	int oom_score_adj;
+	uint64_t shm_size; /* bytes of /dev/shm; 0: 64 MiB */
 
 	/* confinement */
 	uint64_t caps;		/* bit N = capability N kept (bounding, and
