@@ -20,6 +20,8 @@ struct cli_ctx {
 	char *audit_key;      /* --audit-key / MOAT_AUDIT_KEY: keyed (HMAC) records */
 	bool audit_fail_open; /* --audit-fail-open / MOAT_AUDIT_FAIL_OPEN=1 */
 	char *trust_policy;   /* --trust-policy / MOAT_TRUST_POLICY: the whole policy */
+	char *tenant_policy;  /* --policy FILE / MOAT_POLICY: the whole tenant policy */
+	char *tenant;	      /* --tenant NAME / MOAT_TENANT: the tenant asked for */
 	bool audit_syslog;    /* --audit-syslog / MOAT_AUDIT_SYSLOG=1: also to syslog */
 	char *audit_rotate;   /* --audit-rotate SIZE / MOAT_AUDIT_ROTATE (e.g. 10m) */
 	char *audit_keep;     /* --audit-keep N / MOAT_AUDIT_KEEP: rotated files kept */
@@ -160,5 +162,10 @@ int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
+/* `moat policy check -- run ARGS...`: run's parser and create's decisions,
+ * nothing created; prints "allowed" (0) or "denied: ..." (1). ARGV[0] is
+ * "run" or "create". */
+int cli_run_check(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -44,6 +44,8 @@ void cli_engine_ctx(const struct cli_ctx *ctx, struct engine_ctx *out)
 	out->gid = ctx->gid;
 	cli_audit_conf(ctx, &out->audit);
 	out->trust_policy = ctx->trust_policy;
+	out->tenant_policy = ctx->tenant_policy;
+	out->tenant = ctx->tenant;
 }
 
 int cli_audit_begin(const struct cli_ctx *ctx, struct audit_log **l, struct err **err)

@@ -57,6 +57,7 @@ static const struct verb {
     {"logout", cmd_logout, "Log out from a registry"},
     {"images", cmd_images, "List images"},
     {"system", cmd_system, "Manage moat (system prune)"},
+    {"policy", cmd_policy, "Show the tenant policy, or check an invocation against it"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},
     {"sign", cmd_sign, "Sign an image in a registry (cosign format)"},
@@ -86,6 +87,8 @@ static void usage(FILE *f)
 		   "  --audit-rotate SIZE  rotate the audit log past SIZE (e.g. 10m), the chain\n"
 		   "                    continuing across files (env MOAT_AUDIT_ROTATE)\n"
 		   "  --audit-keep N    rotated audit files kept (default 5; env MOAT_AUDIT_KEEP)\n"
+		   "  --policy FILE     use FILE as the whole tenant policy (env MOAT_POLICY)\n"
+		   "  --tenant NAME     the tenant this invocation runs as (env MOAT_TENANT)\n"
 		   "  --trust-policy FILE  use FILE as the whole trust policy, instead of\n"
 		   "                    /etc/moat/trust-policy.json and the user's file\n"
 		   "                    (env MOAT_TRUST_POLICY)\n"
@@ -203,6 +206,10 @@ int main(int argc, char **argv)
 		ctx.audit_key = strdup(e);
 	if ((e = getenv("MOAT_TRUST_POLICY")) && *e)
 		ctx.trust_policy = strdup(e);
+	if ((e = getenv("MOAT_POLICY")) && *e)
+		ctx.tenant_policy = strdup(e);
+	if ((e = getenv("MOAT_TENANT")) && *e)
+		ctx.tenant = strdup(e);
 	ctx.audit_syslog = (e = getenv("MOAT_AUDIT_SYSLOG")) && !strcmp(e, "1");
 	if ((e = getenv("MOAT_AUDIT_ROTATE")) && *e)
 		ctx.audit_rotate = strdup(e);
@@ -240,6 +247,10 @@ int main(int argc, char **argv)
 			slot = &ctx.audit_key;
 		else if (!strncmp(a, "--trust-policy", 14) && (a[14] == '=' || !a[14]))
 			slot = &ctx.trust_policy;
+		else if (!strncmp(a, "--policy", 8) && (a[8] == '=' || !a[8]))
+			slot = &ctx.tenant_policy;
+		else if (!strncmp(a, "--tenant", 8) && (a[8] == '=' || !a[8]))
+			slot = &ctx.tenant;
 		else if (!strncmp(a, "--audit-rotate", 14) && (a[14] == '=' || !a[14]))
 			slot = &ctx.audit_rotate;
 		else if (!strncmp(a, "--audit-keep", 12) && (a[12] == '=' || !a[12]))
@@ -277,6 +288,8 @@ int main(int argc, char **argv)
 		free(ctx.audit_log);
 		free(ctx.audit_key);
 		free(ctx.trust_policy);
+		free(ctx.tenant_policy);
+		free(ctx.tenant);
 		free(ctx.audit_rotate);
 		free(ctx.audit_keep);
 		return r;

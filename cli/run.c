@@ -6,6 +6,7 @@
  * becomes the container's monitor. Flag parsing stops at the image name,
  * so the command's own flags pass through untouched.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,6 +43,15 @@ enum {
 	OPT_LOG_OPT,
 	OPT_LOG_DRIVER,
 	OPT_HELP,
+	/* resource limits (limit_flag) */
+	OPT_MEMORY_SWAP,
+	OPT_MEMORY_RESERVATION,
+	OPT_CPUS,
+	OPT_CPUSET_CPUS,
+	OPT_PIDS_LIMIT,
+	OPT_ULIMIT,
+	OPT_OOM_SCORE_ADJ,
+	OPT_SHM_SIZE,
 };
 
 static int strv_push(char ***v, size_t *n, const char *s)
@@ -74,7 +84,9 @@ static int security_opt(struct engine_create_opts *o, const char *v, struct err 
 		return 0;
 	}
 	if (!strncmp(v, "apparmor=", 9)) {
-		o->apparmor = strcmp(v + 9, "unconfined") ? v + 9 : NULL;
+		/* "unconfined" is kept as asked (the tenant policy may forbid
+		 * it); create records no profile for it. */
+		o->apparmor = v + 9;
 		return 0;
 	}
 	if (!strcmp(v, "no-new-privileges") || !strcmp(v, "no-new-privileges=true") ||
@@ -118,6 +130,128 @@ static int log_opt(struct engine_create_opts *o, const char *v, struct err **err
 		       (int)(eq - v), v);
 }
 
+/* Go's strconv.ParseInt(s, 10, 64) with its message. */
+static int parse_int64(const char *s, int64_t *out, struct err **err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || isspace((unsigned char)*s))
+		return err_set(err, EINVAL, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
+	if (errno == ERANGE)
+		return err_set(err, ERANGE, "strconv.ParseInt: parsing \"%s\": value out of range",
+			       s);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Docker's resource flags (syntax only: the daemon-side checks, such as
+ * the 6MB minimum, are engine_create's). A bad value is refused as Docker's
+ * CLI refuses it: invalid argument "V" for "--flag" flag: why.
+ */
+static int limit_flag(struct engine_limits *l, int opt, const char *v, struct err **err)
+{
+	const char *flag;
+	int64_t n;
+	int r = 0;
+
+	switch (opt) {
+	case 'm':
+		flag = "-m, --memory";
+		r = engine_limits_size_parse(v, &l->memory, err);
+		break;
+	case OPT_MEMORY_SWAP:
+		flag = "--memory-swap";
+		if (!strcmp(v, "-1"))
+			l->memory_swap = -1;
+		else
+			r = engine_limits_size_parse(v, &l->memory_swap, err);
+		break;
+	case OPT_MEMORY_RESERVATION:
+		flag = "--memory-reservation";
+		r = engine_limits_size_parse(v, &l->memory_reservation, err);
+		break;
+	case OPT_SHM_SIZE:
+		flag = "--shm-size";
+		r = engine_limits_size_parse(v, &l->shm_size, err);
+		break;
+	case OPT_CPUS:
+		flag = "--cpus";
+		r = engine_limits_cpus_parse(v, &l->nano_cpus, err);
+		break;
+	case OPT_CPUSET_CPUS:
+		flag = "--cpuset-cpus";
+		r = engine_limits_cpuset_parse(v, l->cpuset_cpus, err);
+		break;
+	case 'c':
+		flag = "-c, --cpu-shares";
+		if ((r = parse_int64(v, &n, err)) == 0 && n < 0)
+			r = err_set(err, EINVAL, "CPU shares cannot be negative");
+		if (r == 0 && n > 0 && n < 2) {
+			fprintf(stderr,
+				"moat: warning: Changing requested CPUShares of %lld to minimum "
+				"allowed of 2\n",
+				(long long)n);
+			n = 2;
+		} else if (r == 0 && n > 262144) {
+			fprintf(stderr,
+				"moat: warning: Changing requested CPUShares of %lld to maximum "
+				"allowed of 262144\n",
+				(long long)n);
+			n = 262144;
+		}
+		if (r == 0)
+			l->cpu_shares = n;
+		break;
+	case OPT_PIDS_LIMIT:
+		flag = "--pids-limit";
+		/* 0 and -1 are Docker's "unlimited"; moat records -1, since 0
+		 * means "moat's default" (ENGINE_DEFAULT_PIDS_LIMIT). */
+		if ((r = parse_int64(v, &n, err)) == 0)
+			l->pids_limit = n <= 0 ? -1 : n;
+		break;
+	case OPT_OOM_SCORE_ADJ:
+		flag = "--oom-score-adj";
+		if ((r = parse_int64(v, &n, err)) == 0 && (n < -1000 || n > 1000))
+			r = err_set(err, EINVAL,
+				    "Invalid value %lld, range for oom score adj is [-1000, 1000]",
+				    (long long)n);
+		if (r == 0) {
+			l->oom_score_adj = (int)n;
+			l->has_oom_score_adj = true;
+		}
+		break;
+	case OPT_ULIMIT: {
+		struct engine_ulimit u;
+		size_t i = 0;
+
+		flag = "--ulimit";
+		if ((r = engine_limits_ulimit_parse(v, &u, err)) < 0)
+			break;
+		/* A repeated name replaces the earlier one (Docker keeps one
+		 * per name). */
+		while (i < l->n_ulimits && l->ulimits[i].resource != u.resource)
+			i++;
+		if (i == ENGINE_MAX_ULIMITS)
+			r = err_set(err, E2BIG, "at most %d ulimits", ENGINE_MAX_ULIMITS);
+		else {
+			l->ulimits[i] = u;
+			if (i == l->n_ulimits)
+				l->n_ulimits++;
+		}
+		break;
+	}
+	default:
+		return err_set(err, EINVAL, "unknown limit flag");
+	}
+	if (r < 0)
+		return err_prefix(err, "invalid argument \"%s\" for \"%s\" flag", v, flag);
+	return 0;
+}
+
 /* Docker: --log-opt max-file needs max-size. */
 static int log_check(const struct engine_create_opts *o, struct err **err)
 {
@@ -126,7 +260,10 @@ static int log_check(const struct engine_create_opts *o, struct err **err)
 	return 0;
 }
 
-static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
+/* What do_create does with the request it parsed. */
+enum create_mode { MODE_CREATE, MODE_RUN, MODE_CHECK };
+
+static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mode mode)
 {
 	static const struct option longopts[] = {
 	    {"detach", no_argument, NULL, 'd'},
@@ -156,9 +293,20 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 	    {"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	    {"log-driver", required_argument, NULL, OPT_LOG_DRIVER},
 	    {"help", no_argument, NULL, OPT_HELP},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+	    {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
+	    {"cpus", required_argument, NULL, OPT_CPUS},
+	    {"cpu-shares", required_argument, NULL, 'c'},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
+	    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	    {"ulimit", required_argument, NULL, OPT_ULIMIT},
+	    {"oom-score-adj", required_argument, NULL, OPT_OOM_SCORE_ADJ},
+	    {"shm-size", required_argument, NULL, OPT_SHM_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	struct engine_create_opts o = {.stop_timeout = -1, .net = SANDBOX_NET_NONE};
+	const bool run = mode != MODE_CREATE;
 	struct engine_ctx ec;
 	struct err *err = NULL;
 	_cleanup_free_ char **env = NULL, **cap_add = NULL, **cap_drop = NULL;
@@ -172,8 +320,8 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 	cli_engine_ctx(ctx, &ec);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:" : "+ite:w:u:h:l:", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:m:c:" : "+ite:w:u:h:l:m:c:",
+				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!run)
@@ -297,6 +445,19 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 				return cli_fail(&err);
 			}
 			break;
+		case 'm':
+		case 'c':
+		case OPT_MEMORY_SWAP:
+		case OPT_MEMORY_RESERVATION:
+		case OPT_CPUS:
+		case OPT_CPUSET_CPUS:
+		case OPT_PIDS_LIMIT:
+		case OPT_ULIMIT:
+		case OPT_OOM_SCORE_ADJ:
+		case OPT_SHM_SIZE:
+			if (limit_flag(&o.limits, c, optarg, &err) < 0)
+				return cli_fail(&err);
+			break;
 		case OPT_HELP:
 			printf("Usage: moat %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n",
 			       run ? "run" : "create");
@@ -333,7 +494,22 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 	o.cap_add = cap_add;
 	o.cap_drop = cap_drop;
 	o.labels = labels;
-	if (run)
+	if (mode == MODE_CHECK) {
+		/* `moat policy check`: everything create decides, nothing made. */
+		o.dry_run = true;
+		r = engine_create(&ec, &o, id, &err);
+		free(all_env);
+		if (r == -EPERM) {
+			printf("denied: %s\n", err->msg);
+			err_free(&err);
+			return 1;
+		}
+		if (r < 0)
+			return cli_fail(&err);
+		printf("allowed\n");
+		return 0;
+	}
+	if (mode == MODE_RUN)
 		r = engine_run(&ec, &o, detach, &err);
 	else if ((r = engine_create(&ec, &o, id, &err)) == 0)
 		printf("%s\n", id);
@@ -349,10 +525,15 @@ oom:
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	return do_create(ctx, argc, argv, true);
+	return do_create(ctx, argc, argv, MODE_RUN);
 }
 
 int cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 {
-	return do_create(ctx, argc, argv, false);
+	return do_create(ctx, argc, argv, MODE_CREATE);
+}
+
+int cli_run_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return do_create(ctx, argc, argv, MODE_CHECK);
 }

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,9 +36,11 @@
 #include "engine/containers.h"
 #include "engine/engine.h"
 #include "engine/options.h"
+#include "engine/tenant_files.h"
 #include "engine/trust.h"
 #include "image/image.h"
 #include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
 
 extern char **environ;
@@ -142,6 +146,162 @@ static int check_trust(const struct engine_ctx *c, const char *ref, const struct
 	return r;
 }
 
+/* ---- resource limits: Docker's daemon-side checks and moat's defaults ---- */
+
+#define MIN_MEMORY (6LL << 20) /* Docker's linuxMinMemory */
+#define DEFAULT_SHM_SIZE (64LL << 20)
+
+/* CPU numbers of a normalised cpuset list into SET (CPUSET bits). */
+static void cpuset_bits(const char *list, unsigned char *set, size_t nbytes)
+{
+	for (const char *p = list; *p;) {
+		char *end;
+		unsigned long a = strtoul(p, &end, 10), b = a;
+
+		if (*end == '-')
+			b = strtoul(end + 1, &end, 10);
+		for (unsigned long cpu = a; cpu <= b && cpu / 8 < nbytes; cpu++)
+			set[cpu / 8] |= (unsigned char)(1u << (cpu % 8));
+		p = *end == ',' ? end + 1 : end + strlen(end);
+	}
+}
+
+/* Docker's "Requested CPUs are not available". */
+static int cpuset_available(const char *want, struct err **err)
+{
+	unsigned char have[1024] = {0}, need[1024] = {0};
+	_cleanup_free_ char *text = NULL;
+	char online[128];
+	size_t len;
+
+	if (fs_read_at(AT_FDCWD, "/sys/devices/system/cpu/online", 4096, &text, &len, err) < 0)
+		return err_prefix(err, "--cpuset-cpus");
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (engine_limits_cpuset_parse(text, online, err) < 0)
+		return err_prefix(err, "/sys/devices/system/cpu/online");
+	cpuset_bits(online, have, sizeof(have));
+	cpuset_bits(want, need, sizeof(need));
+	for (size_t i = 0; i < sizeof(need); i++)
+		if (need[i] & ~have[i])
+			return err_set(
+			    err, EINVAL,
+			    "Requested CPUs are not available - requested %s, available: "
+			    "%s",
+			    want, online);
+	return 0;
+}
+
+static bool has_cap_sys_resource(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {0};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32));
+}
+
+/*
+ * The limits the record gets: Docker's checks (the daemon's messages), the
+ * defaults filled in (pids, /dev/shm, swap = memory as Docker does), and,
+ * for a rootless caller, a warning per limit that needs a cgroup it will
+ * not have, and a refusal of what it could not apply at start.
+ */
+static int limits_settle(const struct engine_ctx *c, const struct engine_limits *in,
+			 struct engine_limits *l, struct err **err)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*l = *in;
+	if (l->memory && l->memory < MIN_MEMORY)
+		return err_set(err, EINVAL, "Minimum memory limit allowed is 6MB");
+	if (l->memory_swap > 0 && !l->memory)
+		return err_set(err, EINVAL,
+			       "You should always set the Memory limit when using Memoryswap "
+			       "limit, see usage");
+	if (l->memory_swap > 0 && l->memory_swap < l->memory)
+		return err_set(err, EINVAL,
+			       "Minimum memoryswap limit should be larger than memory limit, see "
+			       "usage");
+	if (l->memory_reservation && l->memory_reservation < MIN_MEMORY)
+		return err_set(err, EINVAL, "Minimum memory reservation allowed is 6MB");
+	if (l->memory && l->memory_reservation > l->memory)
+		return err_set(
+		    err, EINVAL,
+		    "Minimum memory limit can not be less than memory reservation limit, "
+		    "see usage");
+	if (ncpu < 1)
+		ncpu = 1;
+	if (l->nano_cpus && (l->nano_cpus < 10000000 || l->nano_cpus > ncpu * 1000000000LL))
+		return err_set(err, EINVAL,
+			       "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs "
+			       "available",
+			       ncpu, ncpu);
+	if (l->cpuset_cpus[0] && cpuset_available(l->cpuset_cpus, err) < 0)
+		return err_ret(*err);
+	if (l->has_oom_score_adj && (l->oom_score_adj < -1000 || l->oom_score_adj > 1000))
+		return err_set(err, EINVAL,
+			       "Invalid value %d, range for oom score adj is [-1000, 1000]",
+			       l->oom_score_adj);
+	if (l->has_oom_score_adj && !has_cap_sys_resource()) {
+		_cleanup_free_ char *t = NULL;
+		size_t len;
+		long own = 0;
+
+		/* Going below one's own value takes CAP_SYS_RESOURCE, which a
+		 * rootless caller (or a root without it) has not: refuse now,
+		 * not at every start. */
+		if (fs_read_at(AT_FDCWD, "/proc/self/oom_score_adj", 64, &t, &len, err) < 0)
+			return err_prefix(err, "--oom-score-adj");
+		own = strtol(t, NULL, 10);
+		if (l->oom_score_adj < own)
+			return err_set(
+			    err, EPERM,
+			    "--oom-score-adj %d is below this user's own (%ld): lowering it "
+			    "needs CAP_SYS_RESOURCE, which %s",
+			    l->oom_score_adj, own,
+			    c->rootless ? "rootless containers do not have"
+					: "this process has not");
+	}
+	/* Docker: --memory alone allows as much swap again. */
+	if (l->memory && !l->memory_swap && __builtin_mul_overflow(l->memory, 2, &l->memory_swap))
+		l->memory_swap = INT64_MAX;
+	if (l->pids_limit == 0)
+		l->pids_limit = ENGINE_DEFAULT_PIDS_LIMIT;
+	if (l->shm_size == 0)
+		l->shm_size = DEFAULT_SHM_SIZE;
+	if (c->rootless) {
+		/* start.c gives rootless containers no cgroup. */
+		char why[256];
+		const struct {
+			bool set;
+			const char *flag;
+		} need[] = {
+		    {in->memory != 0, "--memory"},
+		    {in->memory_swap != 0, "--memory-swap"},
+		    {in->memory_reservation != 0, "--memory-reservation"},
+		    {in->nano_cpus != 0, "--cpus"},
+		    {in->cpu_shares != 0, "--cpu-shares"},
+		    {in->cpuset_cpus[0] != 0, "--cpuset-cpus"},
+		};
+
+		sandbox_cgroup_describe(true, why, sizeof(why));
+		for (size_t i = 0; i < ARRAY_SIZE(need); i++)
+			if (need[i].set)
+				fprintf(stderr,
+					"moat: warning: %s is not enforced: no cgroup for rootless "
+					"containers%s\n",
+					need[i].flag,
+					strstr(why, "v1") ? " on cgroup v1 (no delegation)" : "");
+		if (in->pids_limit > 0)
+			fprintf(stderr,
+				"moat: warning: --pids-limit is enforced only as RLIMIT_NPROC (no "
+				"cgroup for rootless containers)\n");
+	}
+	return 0;
+}
+
 int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o,
 		  char id[SHA256_HEX_LEN + 1], struct err **err)
 {
@@ -177,6 +337,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 		return err_set(err, EINVAL,
 			       "conflicting options: --restart and --rm (a container removed when "
 			       "it exits cannot be restarted)");
+	if ((ret = limits_settle(c, &o->limits, &rec.limits, err)) < 0)
+		return ret;
 	if ((ret = engine_identity_select(c->rootless, c->uid, c->gid, o->userns, &ident, err)) < 0)
 		return ret;
 	if ((ret = image_store_open(c->root, &ident.ids, &store, err)) < 0)
@@ -223,6 +385,15 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 		if ((ret = sandbox_seccomp_prepare(o->seccomp, cache, caps, &bpf, err)) < 0)
 			goto out;
 	}
+
+	/* The tenant policy decides on the final request (image resolved,
+	 * env files and flags merged, caps and seccomp settled) and fills
+	 * its limit defaults in before the record is written. */
+	if ((ret = engine_tenant_enforce(c, o, img, &proc, caps, userns_names[ident.userns],
+					 &rec.limits, err)) < 0)
+		goto out;
+	if (o->dry_run)
+		goto out; /* `moat policy check`: nothing is made */
 
 	/* From here on there is something to undo. */
 	snprintf(dir, sizeof(dir), "%s/containers/%s", c->root, id);
@@ -280,7 +451,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	rec.landlock = !o->landlock_off;
 	rec.caps = caps;
 	rec.seccomp = (char *)(!o->seccomp ? "default" : o->seccomp);
-	rec.apparmor = (char *)o->apparmor;
+	rec.apparmor =
+	    (char *)(o->apparmor && strcmp(o->apparmor, "unconfined") ? o->apparmor : NULL);
 	rec.rm = o->rm;
 	rec.stop_signal = o->stop_signal;
 	rec.stop_timeout = o->stop_timeout;

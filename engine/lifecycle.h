@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "engine/config.h"
 #include "engine/events.h"
+#include "engine/limits.h"
 #include "engine/names.h"
 #include "sandbox/spec.h"
 
@@ -25,10 +26,13 @@ struct engine_ctx {
 	uid_t uid;
 	gid_t gid;
 	struct engine_audit_conf audit;
-	const char *trust_policy; /* --trust-policy: the whole policy, or NULL */
+	const char *trust_policy;  /* --trust-policy: the whole policy, or NULL */
+	const char *tenant_policy; /* --policy: the whole tenant policy, or NULL */
+	const char *tenant;	   /* --tenant NAME, or NULL */
 };
 
 struct engine_create_opts {
+	bool dry_run; /* decide everything (trust, policy), create nothing */
 	const char *image;
 	struct run_request req;
 	const char *name; /* NULL: generated */
@@ -45,6 +49,8 @@ struct engine_create_opts {
 	const char *restart;   /* NULL: "no" */
 	uint64_t log_max_size; /* 0: unlimited */
 	unsigned log_max_file; /* 0: 1 */
+	struct engine_limits
+	    limits; /* --memory, --cpus, --ulimit, ... (pids_limit 0: the default) */
 };
 
 /* Creates a container (state "created"); fills ID. Nothing runs yet. */

@@ -1,0 +1,131 @@
+/*
+ * fuzz/tenant_policy_fuzz.c - libFuzzer target for tenant_policy_decode,
+ * evaluation, tightening and encoding (policy/tenant.c), and the size
+ * parser the policy's limits use.
+ *
+ * Properties: a failed decode sets an error and returns no policy; a
+ * decoded policy has its tenants sorted and unique and no default above
+ * its max; evaluation always gives a verdict, a denial always names a
+ * rule and a one-line reason, and an allowed request's limits are within
+ * every max; a policy tightened by an empty user file decides every
+ * request as the policy itself does; the encoding decodes back and
+ * re-encodes to the same bytes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/tenant.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const images[] = {
+    "busybox", "docker.io/library/evil:1", "quay.io/a/b",
+    "localhost:5000/x/y@sha256:"
+    "1111111111111111111111111111111111111111111111111111111111111111",
+    NULL};
+
+static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *lim)
+{
+	static const char *const tenants[] = {NULL, "ci", "ops", "a.b-c"};
+
+	memset(q, 0, sizeof(*q));
+	memset(lim, 0, sizeof(*lim));
+	q->uid = (i & 1) ? 1000 : 0;
+	q->gid = (i & 2) ? 50 : 0;
+	q->tenant = tenants[(i >> 2) & 3];
+	q->image = images[(i >> 4) % 5];
+	q->network = (i & 64) ? "host" : "none";
+	q->userns = (i & 128) ? "host" : "single";
+	q->seccomp = (i & 256) ? "unconfined" : "default";
+	q->landlock_off = i & 512;
+	q->apparmor = (i & 1024) ? "unconfined" : NULL;
+	q->caps = (i & 2048) ? ~0ULL >> 23 : 1;
+	q->read_only = i & 4096;
+	q->env_bytes = i;
+	q->argc = i % 7;
+	if (i & 8192) {
+		lim->pids_limit = -1;
+		lim->memory_swap = -1;
+		lim->ulimits[0] = (struct engine_ulimit){7, 10, UINT64_MAX};
+		lim->n_ulimits = 1;
+	}
+	q->limits = lim;
+}
+
+static enum tenant_verdict eval(const struct tenant_policy *p, unsigned i)
+{
+	struct tenant_request q;
+	struct engine_limits lim;
+	struct tenant_decision d;
+	enum tenant_verdict v;
+
+	req_for(i, &q, &lim);
+	v = tenant_policy_evaluate(p, &q, &d);
+	if (v != d.verdict)
+		abort();
+	if (v == TENANT_DENY && (!d.rule[0] || !d.reason[0] || strchr(d.reason, '\n')))
+		abort();
+	if (v == TENANT_ALLOW && d.rule[0])
+		abort();
+	return v;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tenant_policy *p = NULL, *m = NULL, *e = NULL, *p2 = NULL;
+	struct err *err = NULL;
+	char *t1 = NULL, *t2 = NULL, *s;
+	int64_t v;
+
+	/* The size parser on the raw bytes as a string. */
+	s = malloc(size + 1);
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (tenant_size_parse(s, &v) == 0 && v < 0)
+		abort();
+	free(s);
+
+	if (tenant_policy_decode((const char *)data, size, "fuzz.json", &p, &err) < 0) {
+		if (p || !err)
+			abort();
+		err_free(&err);
+		return 0;
+	}
+	for (size_t i = 1; i < p->n_tenants; i++)
+		if (strcmp(p->tenants[i - 1].name, p->tenants[i].name) >= 0)
+			abort();
+	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
+		const struct tenant_bound *b = &p->def.limits[l];
+
+		if (b->has_max && b->has_default && b->def > b->max)
+			abort();
+	}
+	e = tenant_policy_empty();
+	if (!e)
+		abort();
+	if (tenant_policy_tighten(p, e, "empty", &m, &err) < 0)
+		abort();
+	for (unsigned i = 0; i < 16384; i += 97)
+		if (eval(p, i) != eval(m, i))
+			abort();
+	if (tenant_policy_encode(p, &t1, &err) < 0)
+		abort();
+	if (tenant_policy_decode(t1, strlen(t1), "encoded", &p2, &err) < 0) {
+		fprintf(stderr, "re-decode: %s\n%s\n", err->msg, t1);
+		abort();
+	}
+	if (tenant_policy_encode(p2, &t2, &err) < 0 || strcmp(t1, t2))
+		abort();
+	free(t1);
+	free(t2);
+	tenant_policy_free(p);
+	tenant_policy_free(p2);
+	tenant_policy_free(m);
+	tenant_policy_free(e);
+	return 0;
+}

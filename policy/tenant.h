@@ -1,0 +1,201 @@
+/*
+ * policy/tenant.h - the tenant policy: what one invocation of moat may ask
+ * for (images, host namespaces, confinement switched off, capabilities,
+ * read-only root, seccomp profile, env size, argument count) and the
+ * bounds and defaults of its resource limits, selected by who is asking.
+ *
+ * Runs in: any process. PURE: the caller reads the files
+ * (engine/tenant_files.c) and builds the request; this decodes bytes into
+ * typed structs, merges a user's file over the system's so that it may
+ * only tighten, and decides. fuzz/tenant_policy_fuzz.c exercises it.
+ *
+ * The format (JSON, strict: an unknown key is an error naming the file
+ * and the JSON path, a syntax error names file:line:column):
+ *
+ *   {
+ *     "default": RULES,              rules for a caller no tenant selects
+ *     "tenants": {                   optional
+ *       "NAME": RULES + {
+ *         "uids": [1000, "2000-2999"],   who is this tenant (uids, ranges)
+ *         "gids": [100]                  ... or a primary gid
+ *       }
+ *     }
+ *   }
+ *
+ *   RULES (every key optional; absent means "no restriction"):
+ *     "images": {"allow": [PATTERN...], "deny": [PATTERN...]}
+ *         PATTERN: "*" (anything), "HOST" (a whole registry),
+ *         "HOST/REPO" (one repository), "HOST/NS/" + "*" (anything below).
+ *         Matched on the normalised repository (docker.io/library/x).
+ *         deny wins; with "allow" an image must match one of it.
+ *     "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",
+ *     "forbidLandlockOff", "forbidLSMOff", "requireReadOnly": booleans
+ *     "requireSeccompProfile": "default" or an absolute profile path
+ *     "capabilities": ["CHOWN", "CAP_KILL", ...]  the bounding set may
+ *         hold these and no others
+ *     "maxEnvBytes", "maxArgs": integers
+ *     "limits": {"memory", "memorySwap", "cpus", "cpuShares",
+ *                "pidsLimit", "shmSize": {"max": V, "default": V},
+ *                "ulimits": {"nofile": {"max": N, "default": N}, ...}}
+ *         sizes as bytes or "512m"/"2g"; cpus as 1.5 or "1.5".
+ *         A limit the request leaves unset becomes the default (or the
+ *         max when there is no default: "unlimited" is above any bound).
+ *
+ * Selection: with --tenant NAME, NAME must be a tenant whose uids hold the
+ * caller's uid (or gids its gid), else the request is denied; without,
+ * the one tenant that holds the caller is chosen (more than one: denied,
+ * the caller must choose), else "default". A tenant's rules replace
+ * "default"; they do not add to it.
+ *
+ * Left out on purpose: bind mounts, networks, published ports and devices
+ * (moat has none of them yet; a key for them is an unknown key, so a
+ * policy written for them fails loudly instead of seeming to enforce
+ * something); memory-reservation, cpuset-cpus and oom-score-adj bounds.
+ *
+ * Invariants:
+ *  - the text is capped before jansson sees it, counts before allocation;
+ *  - a decoded policy is internally consistent (default <= max, nothing
+ *    both allowed and denied, a required profile not forbidden);
+ *  - evaluation fails closed: what it cannot decide denies, and every
+ *    denial names the rule's JSON path.
+ */
+#ifndef MOAT_POLICY_TENANT_H
+#define MOAT_POLICY_TENANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "engine/limits.h"
+
+#define TENANT_POLICY_MAX_BYTES (1024 * 1024)
+#define TENANT_POLICY_MAX_TENANTS 1000
+#define TENANT_POLICY_MAX_PATTERNS 1000
+#define TENANT_POLICY_MAX_IDS 1000
+
+enum tenant_limit {
+	TENANT_LIMIT_MEMORY,
+	TENANT_LIMIT_MEMORY_SWAP,
+	TENANT_LIMIT_CPUS,
+	TENANT_LIMIT_CPU_SHARES,
+	TENANT_LIMIT_PIDS,
+	TENANT_LIMIT_SHM_SIZE,
+	TENANT_LIMIT_COUNT,
+};
+
+struct tenant_bound {
+	bool has_max, has_default;
+	int64_t max, def;
+};
+
+struct tenant_ulimit_bound {
+	int resource; /* RLIMIT_* */
+	struct tenant_bound b;
+};
+
+struct tenant_rules {
+	char **allow; /* normalised patterns, NULL-terminated; NULL: any */
+	char **deny;  /* NULL-terminated or NULL */
+	bool forbid_host_network, forbid_host_userns, forbid_unconfined_seccomp;
+	bool forbid_landlock_off, forbid_lsm_off, require_read_only;
+	char *require_seccomp; /* "default", an absolute path, or NULL */
+	bool has_caps;
+	uint64_t caps; /* bit n: capability n may be in the bounding set */
+	bool has_max_env, has_max_args;
+	uint64_t max_env_bytes, max_args;
+	struct tenant_bound limits[TENANT_LIMIT_COUNT];
+	struct tenant_ulimit_bound ulimits[ENGINE_MAX_ULIMITS];
+	size_t n_ulimits;
+};
+
+struct tenant_id_range {
+	uint32_t lo, hi; /* inclusive */
+};
+
+struct tenant {
+	char *name;
+	struct tenant_id_range *uids, *gids;
+	size_t n_uids, n_gids;
+	struct tenant_rules rules;
+};
+
+struct tenant_policy {
+	struct tenant_rules def;
+	struct tenant *tenants; /* sorted by name, unique */
+	size_t n_tenants;
+};
+
+/* FILE names it in errors: "FILE:LINE:COL: what" for syntax,
+ * "FILE: json.path: what" otherwise. */
+int tenant_policy_decode(const char *buf, size_t len, const char *file, struct tenant_policy **out,
+			 struct err **err);
+void tenant_policy_free(struct tenant_policy *p);
+/* The policy when no file exists: no restrictions. NULL on ENOMEM. */
+struct tenant_policy *tenant_policy_empty(void);
+
+/* USER tightens SYS: every rule set of the result is at least as strict
+ * as SYS's and as USER's "default" (and USER's rules for the same
+ * tenant): booleans OR, allow lists intersect (an image must match both),
+ * deny lists add, capabilities intersect, maxima the lower, defaults the
+ * lower (and never above the merged max), a required seccomp profile
+ * must agree. USER may not map uids or gids, nor name a tenant SYS does
+ * not have (errors naming USER_FILE and the path). */
+int tenant_policy_tighten(const struct tenant_policy *sys, const struct tenant_policy *user,
+			  const char *user_file, struct tenant_policy **out, struct err **err);
+
+/* Two system files (policy.d/ *.json, in order): like tighten, except
+ * that B may add tenants of its own, uids and all (a tenant both name
+ * keeps A's uids; B giving it uids too is an error). */
+int tenant_policy_combine(const struct tenant_policy *a, const struct tenant_policy *b,
+			  const char *b_file, struct tenant_policy **out, struct err **err);
+
+/* The final, normalised request. */
+struct tenant_request {
+	uint32_t uid, gid;
+	const char *tenant; /* --tenant, or NULL */
+	const char *image;  /* the reference as given; NULL when it was an image id */
+	char *const
+	    *image_names;    /* the image's names in the store (NULL-terminated; may be NULL) */
+	const char *network; /* "none", "host" */
+	const char *userns;  /* "single", "subuid", "root-range", "host" */
+	const char *seccomp; /* "default", "unconfined", or an absolute path */
+	bool landlock_off;
+	const char *apparmor; /* a profile, "unconfined", or NULL (none named) */
+	uint64_t caps;	      /* the final bounding set */
+	bool read_only;
+	uint64_t env_bytes;	      /* sum of strlen("K=V") + 1 over the final env */
+	uint64_t argc;		      /* the final argv's length */
+	struct engine_limits *limits; /* the policy's defaults are written here; may be NULL */
+};
+
+enum tenant_verdict {
+	TENANT_ALLOW,
+	TENANT_DENY,
+};
+
+struct tenant_decision {
+	enum tenant_verdict verdict;
+	char tenant[128]; /* the tenant selected, "" for "default" */
+	char rule[256];	  /* the JSON path of the rule that denied ("" when allowed) */
+	char reason[512]; /* one line */
+};
+
+/* Selects the rule set for REQ, writes its limit defaults into
+ * REQ->limits (only where the request left a limit unset), and decides.
+ * Returns the verdict (also in D). */
+enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
+					   struct tenant_request *req, struct tenant_decision *d);
+
+/* Names for `moat policy show`. */
+const char *tenant_limit_key(enum tenant_limit l);
+const char *tenant_ulimit_name(int resource);
+/* P as policy text in the format above (sizes in bytes, cpus as
+ * "N.NNNNNNNNN", keys sorted) that tenant_policy_decode reads back to an
+ * equal policy. *OUT is malloc'd. */
+int tenant_policy_encode(const struct tenant_policy *p, char **out, struct err **err);
+
+/* A size for a policy: an integer of bytes or Docker's "512m" form. */
+int tenant_size_parse(const char *s, int64_t *out);
+
+#endif
