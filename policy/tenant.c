@@ -12,7 +12,7 @@
  *    count (tenants, patterns, id ranges, ulimits) before anything is
  *    allocated for it;
  *  - strings copied out were checked for NUL bytes; strings quoted in
- *    errors go through quote(), so a policy cannot put terminal escapes
+ *    errors go through policy_quote(), so a policy cannot put terminal escapes
  *    on the user's screen; tenant names are [A-Za-z0-9_.-]{1,64}, so a
  *    JSON path that names one needs no quoting;
  *  - decode returns a complete, consistent policy or frees what it built;
@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 
 #include "common/cleanup.h"
+#include "policy/decode.h"
 #include "common/json.h"
 #include "image/reference.h"
 #include "policy/caps.h"
@@ -78,33 +79,6 @@ static int ulimit_from_name(const char *name)
 		if (!strcmp(ulimit_names[i].name, name))
 			return ulimit_names[i].resource;
 	return -1;
-}
-
-/* Copies S for display: printable ASCII as is, '"' and '\\' escaped,
- * anything else as \xNN; cut with "..." at about 80 characters. */
-static const char *quote(const char *s, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	for (; *s && o + 8 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (o >= 80) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			buf[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		}
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /* ---- sizes and CPU quantities ------------------------------------------ */
@@ -408,48 +382,6 @@ static bool pattern_contains(const char *a, const char *b)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-struct dec {
-	const char *file;
-	struct err **err;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct dec *d, const char *path,
-						      const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return err_set(d->err, EINVAL, "%s: %s%s%s", d->file, path, path[0] ? ": " : "", msg);
-}
-
-static bool in_list(const char *k, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(k, *list))
-			return true;
-	return false;
-}
-
-static int check_keys(struct dec *d, const char *path, json_t *obj, const char *const *allowed)
-{
-	const char *k;
-	size_t klen;
-	json_t *v;
-	char q[128];
-
-	json_object_keylen_foreach(obj, k, klen, v)
-	{
-		if (strlen(k) != klen)
-			return fail(d, path, "a key contains a NUL byte");
-		if (!in_list(k, allowed))
-			return fail(d, path, "unknown key \"%s\"", quote(k, q, sizeof(q)));
-	}
-	return 0;
-}
-
 static void join(char *buf, size_t size, const char *a, const char *b)
 {
 	/* Paths are short; a cut one still names the place. */
@@ -457,7 +389,7 @@ static void join(char *buf, size_t size, const char *a, const char *b)
 		buf[0] = '\0';
 }
 
-static int get_bool(struct dec *d, const char *path, json_t *obj, const char *key, bool *out)
+static int get_bool(struct policy_dec *d, const char *path, json_t *obj, const char *key, bool *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char p[512];
@@ -466,14 +398,14 @@ static int get_bool(struct dec *d, const char *path, json_t *obj, const char *ke
 		return 0;
 	if (!json_is_boolean(v)) {
 		join(p, sizeof(p), path, key);
-		return fail(d, p, "must be true or false");
+		return policy_dec_fail(d, p, "must be true or false");
 	}
 	*out = json_is_true(v);
 	return 0;
 }
 
-static int get_count(struct dec *d, const char *path, json_t *obj, const char *key, bool *has,
-		     uint64_t *out)
+static int get_count(struct policy_dec *d, const char *path, json_t *obj, const char *key,
+		     bool *has, uint64_t *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char p[512];
@@ -482,35 +414,37 @@ static int get_count(struct dec *d, const char *path, json_t *obj, const char *k
 		return 0;
 	join(p, sizeof(p), path, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fail(d, p, "must be an integer of 0 or more");
+		return policy_dec_fail(d, p, "must be an integer of 0 or more");
 	*has = true;
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
 
-static int get_string(struct dec *d, const char *path, json_t *v, size_t max, const char **out)
+static int get_string(struct policy_dec *d, const char *path, json_t *v, size_t max,
+		      const char **out)
 {
 	if (!json_is_string(v))
-		return fail(d, path, "must be a string");
+		return policy_dec_fail(d, path, "must be a string");
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(d, path, "contains a NUL byte");
+		return policy_dec_fail(d, path, "contains a NUL byte");
 	if (json_string_length(v) > max)
-		return fail(d, path, "is longer than %zu bytes", max);
+		return policy_dec_fail(d, path, "is longer than %zu bytes", max);
 	*out = json_string_value(v);
 	return 0;
 }
 
-static int decode_patterns(struct dec *d, const char *path, json_t *j, char ***out)
+static int decode_patterns(struct policy_dec *d, const char *path, json_t *j, char ***out)
 {
 	char **v;
 	size_t n;
 	char p[512], q[128];
 
 	if (!json_is_array(j))
-		return fail(d, path, "must be an array of image patterns");
+		return policy_dec_fail(d, path, "must be an array of image patterns");
 	n = json_array_size(j);
 	if (n > TENANT_POLICY_MAX_PATTERNS)
-		return fail(d, path, "more than %d patterns", TENANT_POLICY_MAX_PATTERNS);
+		return policy_dec_fail(d, path, "more than %d patterns",
+				       TENANT_POLICY_MAX_PATTERNS);
 	v = calloc(n + 1, sizeof(char *));
 	if (!v)
 		return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -526,12 +460,13 @@ static int decode_patterns(struct dec *d, const char *path, json_t *j, char ***o
 		if (r == -ENOMEM)
 			return err_errno(d->err, ENOMEM, "%s", d->file);
 		if (r < 0)
-			return fail(d, p, "\"%s\" %s", quote(s, q, sizeof(q)), why);
+			return policy_dec_fail(d, p, "\"%s\" %s", policy_quote(s, q, sizeof(q)),
+					       why);
 	}
 	return 0;
 }
 
-static int decode_images(struct dec *d, const char *path, json_t *j, struct tenant_rules *r)
+static int decode_images(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
 	static const char *const keys[] = {"allow", "deny", NULL};
 	json_t *a = json_object_get(j, "allow"), *dn = json_object_get(j, "deny");
@@ -539,8 +474,8 @@ static int decode_images(struct dec *d, const char *path, json_t *j, struct tena
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(d, path, "must be an object with \"allow\" and/or \"deny\"");
-	if ((ret = check_keys(d, path, j, keys)) < 0)
+		return policy_dec_fail(d, path, "must be an object with \"allow\" and/or \"deny\"");
+	if ((ret = policy_check_keys(d, path, j, keys, NULL)) < 0)
 		return ret;
 	if (a) {
 		join(p, sizeof(p), path, "allow");
@@ -558,16 +493,16 @@ static int decode_images(struct dec *d, const char *path, json_t *j, struct tena
 		for (size_t k = 0; r->deny && r->deny[k]; k++)
 			if (pattern_contains(r->deny[k], r->allow[i])) {
 				snprintf(p, sizeof(p), "%s.allow[%zu]", path, i);
-				return fail(d, p,
-					    "\"%s\" is also denied by \"%s\" (contradictory rules)",
-					    r->allow[i], r->deny[k]);
+				return policy_dec_fail(
+				    d, p, "\"%s\" is also denied by \"%s\" (contradictory rules)",
+				    r->allow[i], r->deny[k]);
 			}
 	return 0;
 }
 
 /* A limit's value: sizes as bytes or "512m", cpus as a number or "1.5",
  * counts as integers. */
-static int limit_value(struct dec *d, const char *path, json_t *v, int kind, int64_t *out)
+static int limit_value(struct policy_dec *d, const char *path, json_t *v, int kind, int64_t *out)
 {
 	char q[128];
 	int r;
@@ -576,46 +511,48 @@ static int limit_value(struct dec *d, const char *path, json_t *v, int kind, int
 		if (json_is_string(v)) {
 			if (strlen(json_string_value(v)) != json_string_length(v) ||
 			    cpus_parse(json_string_value(v), out) < 0)
-				return fail(d, path, "\"%s\" is not a CPU quantity (\"1.5\")",
-					    quote(json_string_value(v), q, sizeof(q)));
+				return policy_dec_fail(
+				    d, path, "\"%s\" is not a CPU quantity (\"1.5\")",
+				    policy_quote(json_string_value(v), q, sizeof(q)));
 		} else if (json_is_integer(v)) {
 			if (json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
-				return fail(d, path, "CPU quantity out of range");
+				return policy_dec_fail(d, path, "CPU quantity out of range");
 			*out = (int64_t)json_integer_value(v) * 1000000000LL;
 		} else if (json_is_real(v)) {
 			double x = json_real_value(v);
 
 			if (!(x >= 0 && x <= 1000000))
-				return fail(d, path, "CPU quantity out of range");
+				return policy_dec_fail(d, path, "CPU quantity out of range");
 			*out = (int64_t)(x * 1e9 + 0.5);
 		} else {
-			return fail(d, path, "must be a CPU quantity (1.5 or \"1.5\")");
+			return policy_dec_fail(d, path, "must be a CPU quantity (1.5 or \"1.5\")");
 		}
 	} else if (kind == 's') { /* size */
 		if (json_is_string(v)) {
 			if (strlen(json_string_value(v)) != json_string_length(v) ||
 			    (r = tenant_size_parse(json_string_value(v), out)) < 0)
-				return fail(
+				return policy_dec_fail(
 				    d, path,
 				    "\"%s\" is not a size (bytes, or a number with b, k, m, "
 				    "g, t or p)",
-				    quote(json_string_value(v), q, sizeof(q)));
+				    policy_quote(json_string_value(v), q, sizeof(q)));
 		} else if (json_is_integer(v) && json_integer_value(v) >= 0) {
 			*out = (int64_t)json_integer_value(v);
 		} else {
-			return fail(d, path, "must be a size (bytes, or a string like \"512m\")");
+			return policy_dec_fail(d, path,
+					       "must be a size (bytes, or a string like \"512m\")");
 		}
 	} else {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return fail(d, path, "must be an integer of 0 or more");
+			return policy_dec_fail(d, path, "must be an integer of 0 or more");
 		*out = (int64_t)json_integer_value(v);
 	}
 	if (*out <= 0)
-		return fail(d, path, "must be more than 0");
+		return policy_dec_fail(d, path, "must be more than 0");
 	return 0;
 }
 
-static int decode_bound(struct dec *d, const char *path, json_t *j, int kind, int64_t lo,
+static int decode_bound(struct policy_dec *d, const char *path, json_t *j, int kind, int64_t lo,
 			int64_t hi, struct tenant_bound *b)
 {
 	static const char *const keys[] = {"max", "default", NULL};
@@ -624,16 +561,18 @@ static int decode_bound(struct dec *d, const char *path, json_t *j, int kind, in
 	int r;
 
 	if (!json_is_object(j))
-		return fail(d, path, "must be an object with \"max\" and/or \"default\"");
-	if ((r = check_keys(d, path, j, keys)) < 0)
+		return policy_dec_fail(d, path,
+				       "must be an object with \"max\" and/or \"default\"");
+	if ((r = policy_check_keys(d, path, j, keys, NULL)) < 0)
 		return r;
 	if (mx) {
 		join(p, sizeof(p), path, "max");
 		if ((r = limit_value(d, p, mx, kind, &b->max)) < 0)
 			return r;
 		if (b->max < lo || b->max > hi)
-			return fail(d, p, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")",
-				    b->max, lo, hi);
+			return policy_dec_fail(
+			    d, p, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")", b->max,
+			    lo, hi);
 		b->has_max = true;
 	}
 	if (df) {
@@ -641,16 +580,18 @@ static int decode_bound(struct dec *d, const char *path, json_t *j, int kind, in
 		if ((r = limit_value(d, p, df, kind, &b->def)) < 0)
 			return r;
 		if (b->def < lo || b->def > hi)
-			return fail(d, p, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")",
-				    b->def, lo, hi);
+			return policy_dec_fail(
+			    d, p, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")", b->def,
+			    lo, hi);
 		b->has_default = true;
 	}
 	if (b->has_max && b->has_default && b->def > b->max)
-		return fail(d, path, "the default is above the max (contradictory rules)");
+		return policy_dec_fail(d, path,
+				       "the default is above the max (contradictory rules)");
 	return 0;
 }
 
-static int decode_limits(struct dec *d, const char *path, json_t *j, struct tenant_rules *r)
+static int decode_limits(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
 	static const char *const keys[] = {"memory",	"memorySwap", "cpus",	 "cpuShares",
 					   "pidsLimit", "shmSize",    "ulimits", NULL};
@@ -664,8 +605,8 @@ static int decode_limits(struct dec *d, const char *path, json_t *j, struct tena
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(d, path, "must be an object");
-	if ((ret = check_keys(d, path, j, keys)) < 0)
+		return policy_dec_fail(d, path, "must be an object");
+	if ((ret = policy_check_keys(d, path, j, keys, NULL)) < 0)
 		return ret;
 	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
 		json_t *b = json_object_get(j, limit_keys[l]);
@@ -679,15 +620,16 @@ static int decode_limits(struct dec *d, const char *path, json_t *j, struct tena
 		return 0;
 	join(p, sizeof(p), path, "ulimits");
 	if (!json_is_object(u))
-		return fail(d, p, "must be an object of ulimit names");
+		return policy_dec_fail(d, p, "must be an object of ulimit names");
 	if (json_object_size(u) > ENGINE_MAX_ULIMITS)
-		return fail(d, p, "more than %d ulimits", ENGINE_MAX_ULIMITS);
+		return policy_dec_fail(d, p, "more than %d ulimits", ENGINE_MAX_ULIMITS);
 	json_object_foreach (u, k, v) {
 		char up[600];
 		int res = ulimit_from_name(k);
 
 		if (res < 0)
-			return fail(d, p, "unknown ulimit \"%s\"", quote(k, q, sizeof(q)));
+			return policy_dec_fail(d, p, "unknown ulimit \"%s\"",
+					       policy_quote(k, q, sizeof(q)));
 		snprintf(up, sizeof(up), "%s.%s", p, k);
 		r->ulimits[r->n_ulimits].resource = res;
 		if ((ret = decode_bound(d, up, v, 'i', 1, INT64_MAX, &r->ulimits[r->n_ulimits].b)) <
@@ -698,14 +640,14 @@ static int decode_limits(struct dec *d, const char *path, json_t *j, struct tena
 	return 0;
 }
 
-static int decode_caps(struct dec *d, const char *path, json_t *j, struct tenant_rules *r)
+static int decode_caps(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
 	char p[512], q[128];
 
 	if (!json_is_array(j))
-		return fail(d, path, "must be an array of capability names");
+		return policy_dec_fail(d, path, "must be an array of capability names");
 	if (json_array_size(j) > 64)
-		return fail(d, path, "more than 64 capabilities");
+		return policy_dec_fail(d, path, "more than 64 capabilities");
 	r->has_caps = true;
 	for (size_t i = 0; i < json_array_size(j); i++) {
 		const char *s;
@@ -716,7 +658,8 @@ static int decode_caps(struct dec *d, const char *path, json_t *j, struct tenant
 			return ret;
 		c = policy_cap_from_name(s);
 		if (c < 0 || c >= CAP_COUNT)
-			return fail(d, p, "unknown capability \"%s\"", quote(s, q, sizeof(q)));
+			return policy_dec_fail(d, p, "unknown capability \"%s\"",
+					       policy_quote(s, q, sizeof(q)));
 		r->caps |= 1ULL << c;
 	}
 	return 0;
@@ -727,7 +670,7 @@ static int decode_caps(struct dec *d, const char *path, json_t *j, struct tenant
 	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile", \
 	    "capabilities", "maxEnvBytes", "maxArgs", "limits"
 
-static int decode_rules(struct dec *d, const char *path, json_t *j, struct tenant_rules *r)
+static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
 	json_t *v;
 	char p[512], q[128];
@@ -755,8 +698,9 @@ static int decode_rules(struct dec *d, const char *path, json_t *j, struct tenan
 		if ((ret = get_string(d, p, v, PATH_MAX_LEN, &s)) < 0)
 			return ret;
 		if (strcmp(s, "default") && s[0] != '/')
-			return fail(d, p, "\"%s\" must be \"default\" or an absolute path",
-				    quote(s, q, sizeof(q)));
+			return policy_dec_fail(d, p,
+					       "\"%s\" must be \"default\" or an absolute path",
+					       policy_quote(s, q, sizeof(q)));
 		if (!(r->require_seccomp = strdup(s)))
 			return err_errno(d->err, ENOMEM, "%s", d->file);
 	}
@@ -799,15 +743,15 @@ static int id_value(const char *s, uint32_t *out)
 	return (int)(end - s);
 }
 
-static int decode_ids(struct dec *d, const char *path, json_t *j, struct tenant_id_range **out,
-		      size_t *n)
+static int decode_ids(struct policy_dec *d, const char *path, json_t *j,
+		      struct tenant_id_range **out, size_t *n)
 {
 	char p[512], q[128];
 
 	if (!json_is_array(j))
-		return fail(d, path, "must be an array of ids or \"LOW-HIGH\" ranges");
+		return policy_dec_fail(d, path, "must be an array of ids or \"LOW-HIGH\" ranges");
 	if (json_array_size(j) > TENANT_POLICY_MAX_IDS)
-		return fail(d, path, "more than %d entries", TENANT_POLICY_MAX_IDS);
+		return policy_dec_fail(d, path, "more than %d entries", TENANT_POLICY_MAX_IDS);
 	*out = calloc(json_array_size(j) + 1, sizeof(**out));
 	if (!*out)
 		return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -818,7 +762,7 @@ static int decode_ids(struct dec *d, const char *path, json_t *j, struct tenant_
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		if (json_is_integer(v)) {
 			if (json_integer_value(v) < 0 || json_integer_value(v) >= UINT32_MAX)
-				return fail(d, p, "not a valid id");
+				return policy_dec_fail(d, p, "not a valid id");
 			r->lo = r->hi = (uint32_t)json_integer_value(v);
 		} else if (json_is_string(v) &&
 			   strlen(json_string_value(v)) == json_string_length(v)) {
@@ -828,10 +772,11 @@ static int decode_ids(struct dec *d, const char *path, json_t *j, struct tenant_
 			if (a > 0 && s[a] == '-')
 				b = id_value(s + a + 1, &r->hi);
 			if (a <= 0 || b <= 0 || s[a + 1 + b] || r->hi < r->lo)
-				return fail(d, p, "\"%s\" is not an id range (\"LOW-HIGH\")",
-					    quote(s, q, sizeof(q)));
+				return policy_dec_fail(d, p,
+						       "\"%s\" is not an id range (\"LOW-HIGH\")",
+						       policy_quote(s, q, sizeof(q)));
 		} else {
-			return fail(d, p, "must be an id or a \"LOW-HIGH\" range");
+			return policy_dec_fail(d, p, "must be an id or a \"LOW-HIGH\" range");
 		}
 		(*n)++;
 	}
@@ -843,7 +788,7 @@ static int tenant_cmp(const void *a, const void *b)
 	return strcmp(((const struct tenant *)a)->name, ((const struct tenant *)b)->name);
 }
 
-static int decode_tenants(struct dec *d, json_t *j, struct tenant_policy *p)
+static int decode_tenants(struct policy_dec *d, json_t *j, struct tenant_policy *p)
 {
 	static const char *const keys[] = {RULE_KEYS, "uids", "gids", NULL};
 	const char *k;
@@ -853,9 +798,10 @@ static int decode_tenants(struct dec *d, json_t *j, struct tenant_policy *p)
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(d, "tenants", "must be an object of tenant names");
+		return policy_dec_fail(d, "tenants", "must be an object of tenant names");
 	if (json_object_size(j) > TENANT_POLICY_MAX_TENANTS)
-		return fail(d, "tenants", "more than %d tenants", TENANT_POLICY_MAX_TENANTS);
+		return policy_dec_fail(d, "tenants", "more than %d tenants",
+				       TENANT_POLICY_MAX_TENANTS);
 	p->tenants = calloc(json_object_size(j) + 1, sizeof(*p->tenants));
 	if (!p->tenants)
 		return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -865,13 +811,14 @@ static int decode_tenants(struct dec *d, json_t *j, struct tenant_policy *p)
 		json_t *ids;
 
 		if (strlen(k) != klen || !name_valid(k, klen))
-			return fail(d, "tenants",
-				    "\"%s\" is not a valid tenant name ([A-Za-z0-9_.-], 1 to %d)",
-				    quote(k, q, sizeof(q)), NAME_MAX_LEN);
+			return policy_dec_fail(
+			    d, "tenants",
+			    "\"%s\" is not a valid tenant name ([A-Za-z0-9_.-], 1 to %d)",
+			    policy_quote(k, q, sizeof(q)), NAME_MAX_LEN);
 		snprintf(path, sizeof(path), "tenants.%s", k);
 		if (!json_is_object(v))
-			return fail(d, path, "must be an object");
-		if ((ret = check_keys(d, path, v, keys)) < 0)
+			return policy_dec_fail(d, path, "must be an object");
+		if ((ret = policy_check_keys(d, path, v, keys, NULL)) < 0)
 			return ret;
 		if (!(t->name = strdup(k)))
 			return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -899,14 +846,14 @@ static int decode_tenants(struct dec *d, json_t *j, struct tenant_policy *p)
 }
 
 /* Cross-rule consistency of one rule set. */
-static int rules_check(struct dec *d, const char *path, const struct tenant_rules *r)
+static int rules_check(struct policy_dec *d, const char *path, const struct tenant_rules *r)
 {
 	char p[512];
 
 	if (r->require_seccomp && r->forbid_unconfined_seccomp &&
 	    !strcmp(r->require_seccomp, "unconfined")) {
 		join(p, sizeof(p), path, "requireSeccompProfile");
-		return fail(d, p, "requires what forbidUnconfinedSeccomp forbids");
+		return policy_dec_fail(d, p, "requires what forbidUnconfinedSeccomp forbids");
 	}
 	return 0;
 }
@@ -918,7 +865,7 @@ int tenant_policy_decode(const char *buf, size_t len, const char *file, struct t
 	static const char *const k_rules[] = {RULE_KEYS, NULL};
 	_cleanup_tpolicy_ struct tenant_policy *p = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	struct dec d = {file ? file : "tenant policy", err};
+	struct policy_dec d = {file ? file : "tenant policy", err};
 	json_t *v;
 	int ret;
 
@@ -930,15 +877,15 @@ int tenant_policy_decode(const char *buf, size_t len, const char *file, struct t
 	if (!j)
 		return err_ret(*err);
 	if (!json_is_object(j))
-		return fail(&d, "", "must be a JSON object");
-	if ((ret = check_keys(&d, "", j, k_top)) < 0)
+		return policy_dec_fail(&d, "", "must be a JSON object");
+	if ((ret = policy_check_keys(&d, "", j, k_top, NULL)) < 0)
 		return ret;
 	if (!(p = tenant_policy_empty()))
 		return err_errno(err, ENOMEM, "%s", d.file);
 	if ((v = json_object_get(j, "default"))) {
 		if (!json_is_object(v))
-			return fail(&d, "default", "must be an object");
-		if ((ret = check_keys(&d, "default", v, k_rules)) < 0 ||
+			return policy_dec_fail(&d, "default", "must be an object");
+		if ((ret = policy_check_keys(&d, "default", v, k_rules, NULL)) < 0 ||
 		    (ret = decode_rules(&d, "default", v, &p->def)) < 0)
 			return ret;
 	}
@@ -1304,7 +1251,7 @@ static enum tenant_verdict check_images(const struct tenant_rules *r, const char
 		if (matches_any(r->deny, repo, &which))
 			return deny(d, pre, "images.deny",
 				    "image \"%s\" matches the denied pattern \"%s\"",
-				    quote(ref, qb, sizeof(qb)), which);
+				    policy_quote(ref, qb, sizeof(qb)), which);
 		if (matches_any(r->allow, repo, &which))
 			allowed = true;
 	}
@@ -1312,7 +1259,7 @@ static enum tenant_verdict check_images(const struct tenant_rules *r, const char
 		return deny(d, pre, "images.allow",
 			    named ? "image \"%s\" matches no allowed pattern"
 				  : "image \"%s\" has no name an allowed pattern could match",
-			    quote(q->image ? q->image : "(by id)", qb, sizeof(qb)));
+			    policy_quote(q->image ? q->image : "(by id)", qb, sizeof(qb)));
 	return TENANT_ALLOW;
 }
 
@@ -1453,7 +1400,7 @@ static enum tenant_verdict check_rules(const struct tenant_rules *r, const char 
 	if (r->require_seccomp && strcmp(sc, r->require_seccomp))
 		return deny(d, pre, "requireSeccompProfile",
 			    "the seccomp profile must be \"%s\", not \"%s\"",
-			    quote(r->require_seccomp, qb, sizeof(qb)), sc);
+			    policy_quote(r->require_seccomp, qb, sizeof(qb)), sc);
 	if (r->forbid_landlock_off && q->landlock_off)
 		return deny(d, pre, "forbidLandlockOff", "landlock=off is forbidden");
 	if (r->forbid_lsm_off && q->apparmor && !strcmp(q->apparmor, "unconfined"))
@@ -1491,7 +1438,7 @@ enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
 		t = tenant_find(p, req->tenant);
 		if (!t)
 			return deny(d, "tenants", "", "no tenant \"%s\" in the policy",
-				    quote(req->tenant, qb, sizeof(qb)));
+				    policy_quote(req->tenant, qb, sizeof(qb)));
 		snprintf(d->tenant, sizeof(d->tenant), "%s", t->name);
 		if (!tenant_holds(t, req->uid, req->gid))
 			return deny(d, "tenants", t->name,

@@ -11,7 +11,7 @@
  *  - the size cap is checked before jansson sees the bytes, and every count
  *    (scopes, requirements, keys) before anything is allocated for it;
  *  - every string copied out was checked for embedded NULs; strings quoted
- *    in errors and reasons go through quote(), so a policy or a signature
+ *    in errors and reasons go through policy_quote(), so a policy or a signature
  *    cannot put terminal escapes on the user's screen;
  *  - decode either returns a complete policy or frees everything it built;
  *  - scopes are kept sorted by (transport, scope) with no duplicates, so a
@@ -34,6 +34,7 @@
 
 #include "common/base64.h"
 #include "common/cleanup.h"
+#include "policy/decode.h"
 #include "common/json.h"
 
 const char trust_scope_default[] = "default";
@@ -47,36 +48,6 @@ const char trust_scope_default[] = "default";
 #define KEY_DATA_MAX (256 * 1024)
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* Copies S into BUF for display: printable ASCII as is, '"' and '\\'
- * escaped, anything else as \xNN; truncated with "..." at about 80
- * characters. */
-static const char *quote(const char *s, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	if (!s)
-		s = "(null)";
-	for (; *s && o + 8 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (o >= 80) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			buf[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		}
-	}
-	buf[o] = '\0';
-	return buf;
-}
 
 static bool is_lower_alnum(char c)
 {
@@ -591,57 +562,9 @@ static int reqs_concat(const struct trust_req *a, size_t na, const struct trust_
 
 /* ---- decoding ---------------------------------------------------------- */
 
-struct dec {
-	const char *file;
-	struct err **err;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct dec *d, const char *path,
-						      const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return err_set(d->err, EINVAL, "%s: %s%s%s", d->file, path, path[0] ? ": " : "", msg);
-}
-
-static bool in_list(const char *k, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(k, *list))
-			return true;
-	return false;
-}
-
-/* Rejects members of OBJ not in ALLOWED; names in UNSUPPORTED get a
- * clearer message (they are valid containers-policy, not moat). */
-static int check_keys(struct dec *d, const char *path, json_t *obj, const char *const *allowed,
-		      const char *const *unsupported)
-{
-	const char *k;
-	size_t klen;
-	json_t *v;
-	char q[128];
-
-	json_object_keylen_foreach(obj, k, klen, v)
-	{
-		if (strlen(k) != klen)
-			return fail(d, path, "a key contains a NUL byte");
-		if (in_list(k, allowed))
-			continue;
-		if (unsupported && in_list(k, unsupported))
-			return fail(d, path, "\"%s\" is not supported by moat", k);
-		return fail(d, path, "unknown key \"%s\"", quote(k, q, sizeof(q)));
-	}
-	return 0;
-}
-
 /* A string member: NULL when absent, error when not a string or with NUL
  * bytes or longer than MAX. */
-static int get_str(struct dec *d, const char *path, json_t *obj, const char *key, size_t max,
+static int get_str(struct policy_dec *d, const char *path, json_t *obj, const char *key, size_t max,
 		   const char **out)
 {
 	json_t *v = json_object_get(obj, key);
@@ -650,17 +573,17 @@ static int get_str(struct dec *d, const char *path, json_t *obj, const char *key
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return fail(d, path, "\"%s\" must be a string", key);
+		return policy_dec_fail(d, path, "\"%s\" must be a string", key);
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(d, path, "\"%s\" contains a NUL byte", key);
+		return policy_dec_fail(d, path, "\"%s\" contains a NUL byte", key);
 	if (json_string_length(v) > max)
-		return fail(d, path, "\"%s\" is longer than %zu bytes", key, max);
+		return policy_dec_fail(d, path, "\"%s\" is longer than %zu bytes", key, max);
 	*out = json_string_value(v);
 	return 0;
 }
 
-static int ident_ref(struct dec *d, const char *path, json_t *obj, const char *key, bool repo,
-		     char **out)
+static int ident_ref(struct policy_dec *d, const char *path, json_t *obj, const char *key,
+		     bool repo, char **out)
 {
 	const char *s, *why;
 	char full[REF_BUF], q[128];
@@ -670,22 +593,25 @@ static int ident_ref(struct dec *d, const char *path, json_t *obj, const char *k
 	if ((ret = get_str(d, path, obj, key, SCOPE_MAX_LEN, &s)) < 0)
 		return ret;
 	if (!s)
-		return fail(d, path, "\"%s\" is required", key);
+		return policy_dec_fail(d, path, "\"%s\" is required", key);
 	if (!dref_parse(s, &r, &why))
-		return fail(d, path, "\"%s\" \"%s\" %s", key, quote(s, q, sizeof(q)), why);
+		return policy_dec_fail(d, path, "\"%s\" \"%s\" %s", key,
+				       policy_quote(s, q, sizeof(q)), why);
 	if (repo && !dref_name_only(&r))
-		return fail(d, path, "\"%s\" \"%s\" must be a repository, without tag or digest",
-			    key, quote(s, q, sizeof(q)));
+		return policy_dec_fail(d, path,
+				       "\"%s\" \"%s\" must be a repository, without tag or digest",
+				       key, policy_quote(s, q, sizeof(q)));
 	if (!repo && dref_name_only(&r))
-		return fail(d, path, "\"%s\" \"%s\" contains neither a tag nor a digest", key,
-			    quote(s, q, sizeof(q)));
+		return policy_dec_fail(d, path, "\"%s\" \"%s\" contains neither a tag nor a digest",
+				       key, policy_quote(s, q, sizeof(q)));
 	*out = strdup(repo ? r.name : dref_string(&r, full, sizeof(full)));
 	return *out ? 0 : err_errno(d->err, ENOMEM, "%s", d->file);
 }
 
 /* remapIdentity's prefix: a host[:port], namespace or repository, fully
  * qualified, matched at '/' boundaries. */
-static int ident_prefix(struct dec *d, const char *path, json_t *obj, const char *key, char **out)
+static int ident_prefix(struct policy_dec *d, const char *path, json_t *obj, const char *key,
+			char **out)
 {
 	const char *s, *why = "";
 	char q[128];
@@ -696,21 +622,22 @@ static int ident_prefix(struct dec *d, const char *path, json_t *obj, const char
 	if ((ret = get_str(d, path, obj, key, SCOPE_MAX_LEN, &s)) < 0)
 		return ret;
 	if (!s)
-		return fail(d, path, "\"%s\" is required", key);
+		return policy_dec_fail(d, path, "\"%s\" is required", key);
 	if (!strchr(s, '/'))
 		ok = host_valid(s, strlen(s));
 	else
 		ok = scope_valid(TRUST_TRANSPORT_DOCKER, s, &why) &&
 		     dref_parse_mode(s, &r, false, &why) && dref_name_only(&r);
 	if (!ok)
-		return fail(d, path,
-			    "\"%s\" \"%s\" must be a fully-qualified host, namespace or repository",
-			    key, quote(s, q, sizeof(q)));
+		return policy_dec_fail(
+		    d, path,
+		    "\"%s\" \"%s\" must be a fully-qualified host, namespace or repository", key,
+		    policy_quote(s, q, sizeof(q)));
 	*out = strdup(s);
 	return *out ? 0 : err_errno(d->err, ENOMEM, "%s", d->file);
 }
 
-static int decode_ident(struct dec *d, const char *parent, json_t *j, struct trust_ident *id)
+static int decode_ident(struct policy_dec *d, const char *parent, json_t *j, struct trust_ident *id)
 {
 	static const char *const k_type[] = {"type", NULL};
 	static const char *const k_ref[] = {"type", "dockerReference", NULL};
@@ -735,17 +662,18 @@ static int decode_ident(struct dec *d, const char *parent, json_t *j, struct tru
 
 	snprintf(path, sizeof(path), "%s.signedIdentity", parent);
 	if (!json_is_object(j))
-		return fail(d, path, "must be an object");
+		return policy_dec_fail(d, path, "must be an object");
 	if ((ret = get_str(d, path, j, "type", 64, &t)) < 0)
 		return ret;
 	if (!t)
-		return fail(d, path, "\"type\" is required");
+		return policy_dec_fail(d, path, "\"type\" is required");
 	for (i = 0; i < ARRAY_SIZE(types); i++)
 		if (!strcmp(t, types[i].name))
 			break;
 	if (i == ARRAY_SIZE(types))
-		return fail(d, path, "unknown signedIdentity type \"%s\"", quote(t, q, sizeof(q)));
-	if ((ret = check_keys(d, path, j, types[i].keys, NULL)) < 0)
+		return policy_dec_fail(d, path, "unknown signedIdentity type \"%s\"",
+				       policy_quote(t, q, sizeof(q)));
+	if ((ret = policy_check_keys(d, path, j, types[i].keys, NULL)) < 0)
 		return ret;
 	id->type = types[i].type;
 	switch (id->type) {
@@ -766,7 +694,7 @@ static int decode_ident(struct dec *d, const char *parent, json_t *j, struct tru
 }
 
 /* keyPath | keyPaths | keyData | keyDatas: exactly one. */
-static int decode_keys(struct dec *d, const char *path, json_t *j, struct trust_req *r)
+static int decode_keys(struct policy_dec *d, const char *path, json_t *j, struct trust_req *r)
 {
 	static const char *const names[] = {"keyPath", "keyPaths", "keyData", "keyDatas"};
 	const char *which = NULL;
@@ -778,28 +706,30 @@ static int decode_keys(struct dec *d, const char *path, json_t *j, struct trust_
 		if (!json_object_get(j, names[i]))
 			continue;
 		if (which)
-			return fail(d, path, "\"%s\" and \"%s\" are mutually exclusive", which,
-				    names[i]);
+			return policy_dec_fail(d, path, "\"%s\" and \"%s\" are mutually exclusive",
+					       which, names[i]);
 		which = names[i];
 	}
 	if (!which)
-		return fail(d, path,
-			    "one of \"keyPath\", \"keyPaths\", \"keyData\" or \"keyDatas\" "
-			    "is required");
+		return policy_dec_fail(
+		    d, path,
+		    "one of \"keyPath\", \"keyPaths\", \"keyData\" or \"keyDatas\" "
+		    "is required");
 	bool data = strstr(which, "Data") != NULL;
 	json_t *v_j = json_object_get(j, which);
 	size_t count = json_is_array(v_j) ? json_array_size(v_j) : 1;
 
 	if (which[strlen(which) - 1] == 's') {
 		if (!json_is_array(v_j))
-			return fail(d, path, "\"%s\" must be an array of strings", which);
+			return policy_dec_fail(d, path, "\"%s\" must be an array of strings",
+					       which);
 		if (count == 0)
-			return fail(d, path, "\"%s\" is empty", which);
+			return policy_dec_fail(d, path, "\"%s\" is empty", which);
 		if (count > TRUST_POLICY_MAX_KEYS)
-			return fail(d, path, "\"%s\" has more than %d keys", which,
-				    TRUST_POLICY_MAX_KEYS);
+			return policy_dec_fail(d, path, "\"%s\" has more than %d keys", which,
+					       TRUST_POLICY_MAX_KEYS);
 	} else if (!json_is_string(v_j)) {
-		return fail(d, path, "\"%s\" must be a string", which);
+		return policy_dec_fail(d, path, "\"%s\" must be a string", which);
 	}
 	v = calloc(count + 1, sizeof(*v));
 	if (!v)
@@ -813,15 +743,15 @@ static int decode_keys(struct dec *d, const char *path, json_t *j, struct trust_
 		const char *s;
 
 		if (!json_is_string(e))
-			return fail(d, path, "\"%s\"[%zu] must be a string", which, n);
+			return policy_dec_fail(d, path, "\"%s\"[%zu] must be a string", which, n);
 		s = json_string_value(e);
 		if (strlen(s) != json_string_length(e))
-			return fail(d, path, "\"%s\" contains a NUL byte", which);
+			return policy_dec_fail(d, path, "\"%s\" contains a NUL byte", which);
 		if (data && (strlen(s) > KEY_DATA_MAX || !base64_valid(s)))
-			return fail(d, path, "\"%s\" is not valid base64", which);
+			return policy_dec_fail(d, path, "\"%s\" is not valid base64", which);
 		if (!data && (s[0] != '/' || strlen(s) > KEY_PATH_MAX))
-			return fail(d, path, "\"%s\" \"%s\" must be an absolute path", which,
-				    quote(s, q, sizeof(q)));
+			return policy_dec_fail(d, path, "\"%s\" \"%s\" must be an absolute path",
+					       which, policy_quote(s, q, sizeof(q)));
 		if (!(v[n] = strdup(s)))
 			return err_errno(d->err, ENOMEM, "%s", d->file);
 	}
@@ -829,7 +759,7 @@ static int decode_keys(struct dec *d, const char *path, json_t *j, struct trust_
 	return 0;
 }
 
-static int decode_req(struct dec *d, const char *path, json_t *j, struct trust_req *r)
+static int decode_req(struct policy_dec *d, const char *path, json_t *j, struct trust_req *r)
 {
 	static const char *const k_type[] = {"type", NULL};
 	static const char *const k_sigstore[] = {
@@ -849,32 +779,34 @@ static int decode_req(struct dec *d, const char *path, json_t *j, struct trust_r
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(d, path, "a requirement must be an object");
+		return policy_dec_fail(d, path, "a requirement must be an object");
 	if ((ret = get_str(d, path, j, "type", 64, &t)) < 0)
 		return ret;
 	if (!t)
-		return fail(d, path, "\"type\" is required");
+		return policy_dec_fail(d, path, "\"type\" is required");
 	if (!strcmp(t, "reject") || !strcmp(t, "insecureAcceptAnything")) {
 		r->type = t[0] == 'r' ? TRUST_REQ_REJECT : TRUST_REQ_INSECURE_ACCEPT_ANYTHING;
-		return check_keys(d, path, j, k_type, NULL);
+		return policy_check_keys(d, path, j, k_type, NULL);
 	}
 	if (!strcmp(t, "sigstoreSigned")) {
 		r->type = TRUST_REQ_SIGSTORE_SIGNED;
-		if ((ret = check_keys(d, path, j, k_sigstore, k_sigstore_unsup)) < 0)
+		if ((ret = policy_check_keys(d, path, j, k_sigstore, k_sigstore_unsup)) < 0)
 			return ret;
 	} else if (!strcmp(t, "signedBy")) {
 		r->type = TRUST_REQ_SIGNED_BY;
-		if ((ret = check_keys(d, path, j, k_signedby, NULL)) < 0 ||
+		if ((ret = policy_check_keys(d, path, j, k_signedby, NULL)) < 0 ||
 		    (ret = get_str(d, path, j, "keyType", 64, &kt)) < 0)
 			return ret;
 		if (!kt)
-			return fail(d, path, "\"keyType\" is required");
+			return policy_dec_fail(d, path, "\"keyType\" is required");
 		if (strcmp(kt, "GPGKeys"))
-			return fail(d, path, "unknown keyType \"%s\"", quote(kt, q, sizeof(q)));
+			return policy_dec_fail(d, path, "unknown keyType \"%s\"",
+					       policy_quote(kt, q, sizeof(q)));
 		if (!(r->key_type = strdup(kt)))
 			return err_errno(d->err, ENOMEM, "%s", d->file);
 	} else {
-		return fail(d, path, "unknown requirement type \"%s\"", quote(t, q, sizeof(q)));
+		return policy_dec_fail(d, path, "unknown requirement type \"%s\"",
+				       policy_quote(t, q, sizeof(q)));
 	}
 	if ((ret = decode_keys(d, path, j, r)) < 0)
 		return ret;
@@ -885,7 +817,7 @@ static int decode_req(struct dec *d, const char *path, json_t *j, struct trust_r
 	return 0;
 }
 
-static int decode_reqs(struct dec *d, const char *path, json_t *j, struct trust_req **out,
+static int decode_reqs(struct policy_dec *d, const char *path, json_t *j, struct trust_req **out,
 		       size_t *n)
 {
 	struct trust_req *r;
@@ -893,12 +825,13 @@ static int decode_reqs(struct dec *d, const char *path, json_t *j, struct trust_
 	int ret = 0;
 
 	if (!json_is_array(j))
-		return fail(d, path, "must be an array of requirements");
+		return policy_dec_fail(d, path, "must be an array of requirements");
 	count = json_array_size(j);
 	if (count == 0)
-		return fail(d, path, "no requirements (write [{\"type\": \"reject\"}] to reject)");
+		return policy_dec_fail(
+		    d, path, "no requirements (write [{\"type\": \"reject\"}] to reject)");
 	if (count > TRUST_POLICY_MAX_REQS)
-		return fail(d, path, "more than %d requirements", TRUST_POLICY_MAX_REQS);
+		return policy_dec_fail(d, path, "more than %d requirements", TRUST_POLICY_MAX_REQS);
 	r = calloc(count, sizeof(*r));
 	if (!r)
 		return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -918,7 +851,7 @@ static int decode_reqs(struct dec *d, const char *path, json_t *j, struct trust_
 	return 0;
 }
 
-static int decode_transports(struct dec *d, json_t *j, struct trust_policy *p)
+static int decode_transports(struct policy_dec *d, json_t *j, struct trust_policy *p)
 {
 	static const char *const known[] = {"docker", "docker-daemon", NULL};
 	size_t total = 0, klen;
@@ -928,17 +861,18 @@ static int decode_transports(struct dec *d, json_t *j, struct trust_policy *p)
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(d, "transports", "must be an object");
+		return policy_dec_fail(d, "transports", "must be an object");
 	json_object_foreach (j, tname, tv) {
-		if (!in_list(tname, known))
-			return fail(d, "transports", "unknown transport \"%s\"",
-				    quote(tname, q, sizeof(q)));
+		if (!policy_in_list(tname, known))
+			return policy_dec_fail(d, "transports", "unknown transport \"%s\"",
+					       policy_quote(tname, q, sizeof(q)));
 		if (!json_is_object(tv))
-			return fail(d, "transports", "\"%s\" must be an object", tname);
+			return policy_dec_fail(d, "transports", "\"%s\" must be an object", tname);
 		total += json_object_size(tv);
 	}
 	if (total > TRUST_POLICY_MAX_SCOPES)
-		return fail(d, "transports", "more than %d scopes", TRUST_POLICY_MAX_SCOPES);
+		return policy_dec_fail(d, "transports", "more than %d scopes",
+				       TRUST_POLICY_MAX_SCOPES);
 	if (total == 0)
 		return 0;
 	p->scopes = calloc(total, sizeof(*p->scopes));
@@ -954,11 +888,11 @@ static int decode_transports(struct dec *d, json_t *j, struct trust_policy *p)
 			char path[256];
 
 			snprintf(path, sizeof(path), "transports.%s.\"%s\"", tname,
-				 quote(scope, q, sizeof(q)));
+				 policy_quote(scope, q, sizeof(q)));
 			if (strlen(scope) != klen)
-				return fail(d, path, "scope contains a NUL byte");
+				return policy_dec_fail(d, path, "scope contains a NUL byte");
 			if (!scope_valid(t, scope, &why))
-				return fail(d, path, "scope %s", why);
+				return policy_dec_fail(d, path, "scope %s", why);
 			s->transport = t;
 			if (!(s->scope = strdup(scope)))
 				return err_errno(d->err, ENOMEM, "%s", d->file);
@@ -979,7 +913,7 @@ int trust_policy_decode(const char *buf, size_t len, const char *file, struct tr
 	static const char *const k_top[] = {"default", "transports", NULL};
 	_cleanup_policy_ struct trust_policy *p = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	struct dec d = {file ? file : "trust policy", err};
+	struct policy_dec d = {file ? file : "trust policy", err};
 	json_t *def, *tr;
 	int ret;
 
@@ -991,15 +925,15 @@ int trust_policy_decode(const char *buf, size_t len, const char *file, struct tr
 	if (!j)
 		return err_ret(*err);
 	if (!json_is_object(j))
-		return fail(&d, "", "must be a JSON object");
-	if ((ret = check_keys(&d, "", j, k_top, NULL)) < 0)
+		return policy_dec_fail(&d, "", "must be a JSON object");
+	if ((ret = policy_check_keys(&d, "", j, k_top, NULL)) < 0)
 		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_errno(err, ENOMEM, "%s", d.file);
 	def = json_object_get(j, "default");
 	if (!def)
-		return fail(&d, "", "\"default\" is required");
+		return policy_dec_fail(&d, "", "\"default\" is required");
 	if ((ret = decode_reqs(&d, "default", def, &p->def, &p->n_def)) < 0)
 		return ret;
 	tr = json_object_get(j, "transports");
@@ -1266,30 +1200,32 @@ static bool sigstore_ok(const struct trust_req *r, const struct dref *img, const
 				snprintf(why, why_len,
 					 "the signature by a trusted key is over another manifest "
 					 "(%s), not %s",
-					 quote(s->manifest_digest, q, sizeof(q)), digest);
+					 policy_quote(s->manifest_digest, q, sizeof(q)), digest);
 			best = best < 1 ? 1 : best;
 			continue;
 		}
 		if (!dref_parse(s->docker_reference, &sr, &bad)) {
 			if (best < 2)
 				snprintf(why, why_len, "the signature's docker-reference \"%s\" %s",
-					 quote(s->docker_reference, q, sizeof(q)), bad);
+					 policy_quote(s->docker_reference, q, sizeof(q)), bad);
 			best = best < 2 ? 2 : best;
 			continue;
 		}
 		if (ident_match(&r->ident, img, &sr)) {
 			snprintf(why, why_len, "signed by trusted key %s as %s (%s)",
-				 quote(s->key_id, q, sizeof(q)),
-				 quote(dref_string(&sr, s1, sizeof(s1)), q2, sizeof(q2)), ident);
+				 policy_quote(s->key_id, q, sizeof(q)),
+				 policy_quote(dref_string(&sr, s1, sizeof(s1)), q2, sizeof(q2)),
+				 ident);
 			return true;
 		}
 		exp = expected_repo(&r->ident, img, &tmp);
 		if (exp && strcmp(exp, sr.name)) {
 			if (best < 3)
-				snprintf(why, why_len,
-					 "signature for another repository (docker-reference %s) "
-					 "does not count",
-					 quote(dref_string(&sr, s1, sizeof(s1)), q, sizeof(q)));
+				snprintf(
+				    why, why_len,
+				    "signature for another repository (docker-reference %s) "
+				    "does not count",
+				    policy_quote(dref_string(&sr, s1, sizeof(s1)), q, sizeof(q)));
 			best = best < 3 ? 3 : best;
 		} else if (best < 4) {
 			best = 4;
@@ -1299,12 +1235,13 @@ static bool sigstore_ok(const struct trust_req *r, const struct dref *img, const
 					 "signedIdentity %s needs",
 					 ident);
 			else
-				snprintf(why, why_len,
-					 "the signature's docker-reference %s does not satisfy "
-					 "signedIdentity %s%s%s",
-					 quote(dref_string(&sr, s1, sizeof(s1)), q, sizeof(q)),
-					 ident, r->ident.reference ? " " : "",
-					 r->ident.reference ? r->ident.reference : "");
+				snprintf(
+				    why, why_len,
+				    "the signature's docker-reference %s does not satisfy "
+				    "signedIdentity %s%s%s",
+				    policy_quote(dref_string(&sr, s1, sizeof(s1)), q, sizeof(q)),
+				    ident, r->ident.reference ? " " : "",
+				    r->ident.reference ? r->ident.reference : "");
 		}
 	}
 	return false;
@@ -1337,20 +1274,20 @@ int trust_policy_evaluate(const struct trust_policy *p, const char *ref,
 		return verdict(reason, reason_len, TRUST_REJECT, "no trust policy");
 	if (!dref_parse(ref, &img, &bad))
 		return verdict(reason, reason_len, TRUST_REJECT, "reference \"%s\" %s",
-			       quote(ref, q, sizeof(q)), bad);
+			       policy_quote(ref, q, sizeof(q)), bad);
 	if (!manifest_digest || !digest_valid(manifest_digest))
 		return verdict(reason, reason_len, TRUST_REJECT,
 			       "%s: no valid manifest digest to check signatures against",
-			       quote(ref, q, sizeof(q)));
+			       policy_quote(ref, q, sizeof(q)));
 	if (img.digest[0] && strcmp(img.digest, manifest_digest))
 		return verdict(reason, reason_len, TRUST_REJECT,
 			       "%s: the manifest's digest is %s, not the reference's",
-			       quote(ref, q, sizeof(q)), manifest_digest);
+			       policy_quote(ref, q, sizeof(q)), manifest_digest);
 	scope = select_ref(p, &img, &reqs, &nr);
 	if (scope == trust_scope_default)
 		snprintf(sc, sizeof(sc), "the default policy");
 	else
-		snprintf(sc, sizeof(sc), "scope \"%s\"", quote(scope, q, sizeof(q)));
+		snprintf(sc, sizeof(sc), "scope \"%s\"", policy_quote(scope, q, sizeof(q)));
 	for (size_t i = 0; i < nr; i++) {
 		const struct trust_req *r = &reqs[i];
 
@@ -1554,10 +1491,10 @@ int trust_policy_encode(const struct trust_policy *p, char **out, struct err **e
 		if (!t && (!(t = json_object()) || json_object_set_new(tr, tname, t) < 0))
 			return encode_fail(-ENOMEM, "", err);
 		if ((ret = reqs_json(s->reqs, s->n_reqs, &v)) < 0)
-			return encode_fail(ret, quote(s->scope, q, sizeof(q)), err);
+			return encode_fail(ret, policy_quote(s->scope, q, sizeof(q)), err);
 		/* Scopes are validated ASCII; set (not _nocheck) all the same. */
 		if (json_object_set_new(t, s->scope, v) < 0)
-			return encode_fail(-EILSEQ, quote(s->scope, q, sizeof(q)), err);
+			return encode_fail(-EILSEQ, policy_quote(s->scope, q, sizeof(q)), err);
 	}
 	/* jansson keeps insertion order: "default", then "transports", and
 	 * the scopes in the policy's sorted order, so the output is stable. */
@@ -1579,7 +1516,7 @@ int trust_policy_encode(const struct trust_policy *p, char **out, struct err **e
 static int reqs_validate(const char *what, const struct trust_req *reqs, size_t n,
 			 struct trust_req **out, struct err **err)
 {
-	struct dec d = {what, err};
+	struct policy_dec d = {what, err};
 	struct trust_req *r;
 	int ret = 0;
 
@@ -1594,7 +1531,7 @@ static int reqs_validate(const char *what, const struct trust_req *reqs, size_t 
 		snprintf(path, sizeof(path), "requirement %zu", i);
 		if ((ret = req_json(&reqs[i], &j)) < 0) {
 			if (ret == -EILSEQ)
-				ret = fail(&d, path, "a string is not UTF-8");
+				ret = policy_dec_fail(&d, path, "a string is not UTF-8");
 			else
 				ret = err_errno(err, ENOMEM, "%s", what);
 			break;
@@ -1630,7 +1567,7 @@ int trust_policy_set_scope(struct trust_policy *p, const char *scope, const stru
 	if (is_def)
 		snprintf(what, sizeof(what), "the default");
 	else
-		snprintf(what, sizeof(what), "scope \"%s\"", quote(scope, q, sizeof(q)));
+		snprintf(what, sizeof(what), "scope \"%s\"", policy_quote(scope, q, sizeof(q)));
 	if (n == 0 || n > TRUST_POLICY_MAX_REQS || !reqs)
 		return err_set(err, EINVAL, "%s: %zu requirements (it needs 1 to %d)", what,
 			       reqs ? n : 0, TRUST_POLICY_MAX_REQS);
