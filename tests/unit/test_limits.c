@@ -680,7 +680,6 @@ static void test_cgroup_v2_missing_controller(void **state)
 	struct sandbox_cgroup *cg = NULL;
 	struct err *err = NULL;
 	char id[65], applied[128] = "x";
-	_cleanup_free_ char *ctl = NULL;
 
 	(void)state;
 	if (geteuid() != 0 || !is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)) {
