@@ -162,6 +162,15 @@ int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
+/* The container part of `container prune` and `system prune`: removes
+ * every stopped container MATCH keeps (audited like rm), prints Docker's
+ * "Deleted Containers:" block, adds the writable layers' sizes to
+ * *RECLAIMED. 0, 1 when one could not be removed (said), 125 when the
+ * containers could not be listed (said). */
+struct container_record;
+int cli_prune_stopped(struct cli_ctx *ctx,
+		      bool (*match)(const struct container_record *r, void *arg), void *arg,
+		      uint64_t *reclaimed);
 int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 /* `moat policy check -- run ARGS...`: run's parser and create's decisions,
  * nothing created; prints "allowed" (0) or "denied: ..." (1). ARGV[0] is

@@ -528,13 +528,59 @@ static bool prune_match(const struct prune_filter *pf, const struct container_re
 	return !all_not;
 }
 
-/* Removes one stopped container, audited like `moat rm`. */
-static int prune_one(struct cli_ctx *ctx, const char *id, struct err **err)
+static bool prune_keep(const struct container_record *r, void *arg)
 {
-	struct engine_ctx ec;
+	return prune_match(arg, r);
+}
 
+int cli_prune_stopped(struct cli_ctx *ctx,
+		      bool (*match)(const struct container_record *r, void *arg), void *arg,
+		      uint64_t *reclaimed)
+{
+	struct container_entry *v = NULL;
+	struct engine_ctx ec;
+	struct err *err = NULL;
+	size_t n = 0;
+	bool any = false;
+	int status = 0;
+
+	*reclaimed = 0;
+	if (engine_container_list(ctx->root, ctx->runroot, &v, &n, &err) < 0)
+		return cli_fail(&err);
 	cli_engine_ctx(ctx, &ec);
-	return engine_remove(&ec, id, false, true, err);
+	for (size_t i = 0; i < n; i++) {
+		struct container_record *r = &v[i].rec;
+		enum ctr_state st = v[i].state;
+		char upper[4200];
+		int64_t sz;
+
+		if (st != CTR_CREATED && st != CTR_EXITED && st != CTR_DEAD)
+			continue;
+		if (!match(r, arg))
+			continue;
+		snprintf(upper, sizeof(upper), "%s/containers/%s/upper", ctx->root, r->id);
+		sz = engine_inspect_dir_size(upper);
+		/* Audited like `moat rm`. */
+		if (engine_remove(&ec, r->id, false, true, &err) < 0) {
+			/* started again meanwhile, or the audit log refused: say so,
+			 * go on with the others, and fail at the end */
+			fprintf(stderr, "moat: %s\n", err ? err->msg : "prune failed");
+			err_free(&err);
+			status = 1;
+			continue;
+		}
+		if (!any)
+			printf("Deleted Containers:\n");
+		any = true;
+		printf("%s\n", r->id);
+		if (sz > 0)
+			*reclaimed += (uint64_t)sz;
+	}
+	engine_container_list_free(v, n);
+	if (any)
+		printf("\n");
+	fflush(stdout);
+	return status;
 }
 
 static bool confirmed(void)
@@ -568,11 +614,10 @@ static int cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 	_cleanup_free_ char **labels = calloc((size_t)argc + 1, sizeof(char *));
 	_cleanup_free_ char **nots = calloc((size_t)argc + 1, sizeof(char *));
 	struct prune_filter pf = {0};
-	struct container_entry *v = NULL;
 	struct err *err = NULL;
-	size_t nspecs = 0, n = 0;
+	size_t nspecs = 0;
 	uint64_t reclaimed = 0;
-	bool force = false, any = false;
+	bool force = false;
 	char size[32];
 	int c, status = 0;
 
@@ -623,38 +668,9 @@ static int cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
 		printf("Total reclaimed space: 0B\n");
 		return 0;
 	}
-	if (engine_container_list(ctx->root, ctx->runroot, &v, &n, &err) < 0)
-		return cli_fail(&err);
-	for (size_t i = 0; i < n; i++) {
-		struct container_record *r = &v[i].rec;
-		enum ctr_state st = v[i].state;
-		int64_t sz;
-		char upper[4200];
-
-		if (st != CTR_CREATED && st != CTR_EXITED && st != CTR_DEAD)
-			continue;
-		if (!prune_match(&pf, r))
-			continue;
-		snprintf(upper, sizeof(upper), "%s/containers/%s/upper", ctx->root, r->id);
-		sz = engine_inspect_dir_size(upper);
-		if (prune_one(ctx, r->id, &err) < 0) {
-			/* started again meanwhile, or the audit log refused: say so,
-			 * go on with the others, and fail at the end */
-			fprintf(stderr, "moat: %s\n", err ? err->msg : "prune failed");
-			err_free(&err);
-			status = 1;
-			continue;
-		}
-		if (!any)
-			printf("Deleted Containers:\n");
-		any = true;
-		printf("%s\n", r->id);
-		if (sz > 0)
-			reclaimed += (uint64_t)sz;
-	}
-	engine_container_list_free(v, n);
-	if (any)
-		printf("\n");
+	status = cli_prune_stopped(ctx, prune_keep, &pf, &reclaimed);
+	if (status == 125)
+		return status;
 	engine_inspect_human_size(reclaimed, 4, size, sizeof(size));
 	printf("Total reclaimed space: %s\n", size);
 	fflush(stdout);

@@ -75,54 +75,9 @@ static bool confirmed(bool all, const struct prune_filter *f)
 	return !strcmp(s, "y") || !strcmp(s, "Y");
 }
 
-/* The container part: stopped containers F selects, Docker's "Deleted
- * Containers:" block. 0, or 1 when one could not be removed (said). */
-static int prune_containers(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed)
+static bool keep_container(const struct container_record *r, void *arg)
 {
-	struct container_entry *v = NULL;
-	struct engine_ctx ec;
-	struct err *err = NULL;
-	size_t n = 0;
-	bool any = false;
-	int status = 0;
-
-	*reclaimed = 0;
-	if (engine_container_list(ctx->root, ctx->runroot, &v, &n, &err) < 0) {
-		cli_fail(&err);
-		return 125;
-	}
-	cli_engine_ctx(ctx, &ec);
-	for (size_t i = 0; i < n; i++) {
-		struct container_record *r = &v[i].rec;
-		enum ctr_state st = v[i].state;
-		char upper[4200];
-		int64_t sz;
-
-		if (st != CTR_CREATED && st != CTR_EXITED && st != CTR_DEAD)
-			continue;
-		if (!prune_filter_match(f, r->created, r->labels))
-			continue;
-		snprintf(upper, sizeof(upper), "%s/containers/%s/upper", ctx->root, r->id);
-		sz = engine_inspect_dir_size(upper);
-		if (engine_remove(&ec, r->id, false, true, &err) < 0) {
-			/* started again meanwhile, or the audit log refused */
-			fprintf(stderr, "moat: %s\n", err ? err->msg : "prune failed");
-			err_free(&err);
-			status = 1;
-			continue;
-		}
-		if (!any)
-			printf("Deleted Containers:\n");
-		any = true;
-		printf("%s\n", r->id);
-		if (sz > 0)
-			*reclaimed += (uint64_t)sz;
-	}
-	engine_container_list_free(v, n);
-	if (any)
-		printf("\n");
-	fflush(stdout);
-	return status;
+	return prune_filter_match(arg, r->created, r->labels);
 }
 
 static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
@@ -191,7 +146,7 @@ static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 		prune_filter_clear(&fi);
 		return 0;
 	}
-	sc = prune_containers(ctx, &fc, &rc);
+	sc = cli_prune_stopped(ctx, keep_container, &fc, &rc);
 	si = sc == 125 ? 125 : cli_image_prune_run(ctx, &fi, &ri);
 	prune_filter_clear(&fc);
 	prune_filter_clear(&fi);
