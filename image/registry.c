@@ -123,7 +123,7 @@ int registry_open(const char *host, const char *repo, const char *actions,
 	for (const char *a = actions; *a; a++)
 		if (!((*a >= 'a' && *a <= 'z') || *a == ',' || *a == '*'))
 			return err_set(err, EINVAL, "invalid scope actions \"%.40s\"", actions);
-	rc = image_curl_load(err);
+	rc = moat_curl_load(err);
 	if (rc < 0)
 		return rc;
 	r = calloc(1, sizeof(*r));

@@ -7,7 +7,7 @@
  *
  * Runs in: the moat process (pull, push, login), as the invoking user,
  * before any container exists. Talks to the network; libcurl is loaded on
- * first use (image/curl.h).
+ * first use (common/curl.h).
  *
  * Invariants:
  *  - TLS is verified unless the caller says otherwise (an insecure

@@ -35,7 +35,7 @@
 
 #include "common/digest.h"
 #include "common/err.h"
-#include "image/curl.h"
+#include "common/curl.h"
 #include "image/registry.h"
 
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };

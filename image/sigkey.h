@@ -1,7 +1,7 @@
 /*
  * image/sigkey.h - signing keys and signatures: ECDSA P-256 (the cosign
  * default), Ed25519 and RSA >= 2048 bits, through OpenSSL 3's libcrypto,
- * loaded on first use like libcurl (image/curl.h): `moat run` of an image
+ * loaded on first use like libcurl (common/curl.h): `moat run` of an image
  * already verified never pays for it.
  *
  * Runs in: the moat process (pull, push, sign, verify, load, key

@@ -1,15 +1,16 @@
 /*
- * image/curl.c - loads libcurl on first use (see curl.h).
+ * common/curl.c - loads libcurl on first use (see curl.h).
  *
- * Runs in: the moat process (pull, push, login), as the invoking user,
- * before any container exists. The library is looked up by its soname
- * only, so the dynamic linker's trusted paths decide where it comes from.
+ * Runs in: the moat process (pull, push, login, volume plugin calls) and
+ * a container's monitor (plugin Unmount), as the invoking user, always in
+ * the host's mount namespace, never inside a container root. The library
+ * is looked up by its soname only, so the dynamic linker's trusted paths decide where it comes from.
  * curl_global_init() runs here, once, under a lock: pull opens one
  * registry per download thread, and neither dlopen bookkeeping nor
  * curl_global_init() may run twice.
  */
 #define MOAT_CURL_IMPL
-#include "image/curl.h"
+#include "common/curl.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -57,7 +58,7 @@ static int load(struct err **err)
 	return 0;
 }
 
-int image_curl_load(struct err **err)
+int moat_curl_load(struct err **err)
 {
 	int r;
 
@@ -67,13 +68,13 @@ int image_curl_load(struct err **err)
 	return r;
 }
 
-const struct moat_curl_api *image_curl_api(void)
+const struct moat_curl_api *moat_curl_api(void)
 {
 	struct err *e = NULL;
 
 	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE) > 0)
 		return &moat_curl;
-	if (image_curl_load(&e) < 0) {
+	if (moat_curl_load(&e) < 0) {
 		/* Like a failed dynamic link at start-up: nothing can go on. */
 		fprintf(stderr, "moat: %s\n", e ? e->msg : "libcurl cannot be loaded");
 		_exit(125);
