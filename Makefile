@@ -18,7 +18,7 @@ CFLAGS ?= -O2
 ALL_CFLAGS := $(BASE_CFLAGS) $(HARDEN) $(CFLAGS)
 LDFLAGS_H := -pie -Wl,-z,relro,-z,now
 
-MODULES := common policy image sandbox audit engine cli
+MODULES := common policy image sandbox audit volume net engine cli
 LIB_SRC := $(filter-out cli/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 HDRS := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
 B := build

@@ -6,7 +6,7 @@ secs=${FUZZ_SECONDS:-15}
 out=build-fuzz
 mkdir -p "$out"
 PKGS="libseccomp libcap-ng libarchive jansson libcurl"
-SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c audit/*.c engine/*.c 2>/dev/null)
+SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c audit/*.c volume/*.c net/*.c engine/*.c 2>/dev/null)
 pass=0 fail=0
 make -s build/gen/default_profile.c >/dev/null
 # The tree is compiled once (instrumented for coverage and sanitizers) into
@@ -17,7 +17,7 @@ objs=""
 for c in $SRC build/gen/default_profile.c; do
 	o="$out/obj/$(echo "$c" | tr / _).o"
 	objs="$objs $o"
-	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common image sandbox audit engine policy -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common image sandbox audit volume net engine policy -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
 		# shellcheck disable=SC2086
 		clang $CFL -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o" 2>>"$out/lib.build.log" || {
 			tail -20 "$out/lib.build.log"
