@@ -39,6 +39,7 @@
 #include "common/cleanup.h"
 #include "common/digest.h"
 #include "common/fs.h"
+#include "common/trim.h"
 #include "engine/ctl.h"
 #include "engine/logfile.h"
 #include "engine/options.h"
@@ -65,6 +66,7 @@ struct mon {
 	struct logfile *log;
 	struct client cl[MAX_CLIENTS];
 	bool manual; /* stopped or killed by a user: no restart */
+	int64_t trim_at; /* when to give back start-up pages (0: done) */
 	bool raw;
 	struct termios saved;
 	struct restart_spec restart;
@@ -650,11 +652,22 @@ static void serve(struct mon *M)
 				p[n++] = (struct pollfd){.fd = M->cl[i].fd, .events = POLLIN};
 			}
 		/* Once it ended, what is left in the pipes is read without
-		 * waiting (the pid namespace is gone, so no writer remains). */
-		if (poll(p, (nfds_t)n, exited ? 100 : -1) < 0) {
+		 * waiting (the pid namespace is gone, so no writer remains).
+		 * A second after the start, the pages only start-up used are
+		 * given back (common/trim.h): a short container never pays. */
+		int wait_ms = exited ? 100 : -1;
+		if (M->trim_at && !exited) {
+			int64_t left = (M->trim_at - now_ns()) / 1000000;
+			wait_ms = left < 0 ? 0 : (int)left;
+		}
+		if (poll(p, (nfds_t)n, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
+		}
+		if (M->trim_at && now_ns() >= M->trim_at) {
+			M->trim_at = 0;
+			resident_trim();
 		}
 		if (p[i_sig].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -896,8 +909,10 @@ int engine_monitor_run(struct monitor_conf *c, struct err **err)
 		r->finished = 0;
 		r->oom_killed = false;
 		save(&M, false);
-		if (first)
+		if (first) {
 			tell_ready(&M, 0, NULL);
+			M.trim_at = now_ns() + 1000000000;
+		}
 		first = false;
 		relay_start(&M);
 		serve(&M);
