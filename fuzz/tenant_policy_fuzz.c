@@ -4,13 +4,17 @@
  * parser the policy's limits use.
  *
  * Properties: a failed decode sets an error and returns no policy; a
- * decoded policy has its tenants sorted and unique and no default above
- * its max; evaluation always gives a verdict, a denial always names a
- * rule and a one-line reason, and an allowed request's limits are within
- * every max; a policy tightened by an empty user file decides every
- * request as the policy itself does; the encoding decodes back and
- * re-encodes to the same bytes.
+ * decoded policy has its tenants sorted and unique, no default above its
+ * max, and only absolute, normalised bind paths; evaluation always gives
+ * a verdict, a denial always names a rule and a one-line reason, and an
+ * allowed request's limits are within every max; the mounts-only
+ * evaluation selects the same tenant, allows whatever the full one
+ * allows and denies only what it denies; a policy tightened by an empty
+ * user file decides every request as the policy itself does; the
+ * encoding (storage rules included) decodes back and re-encodes to the
+ * same bytes.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,8 +31,30 @@ static const char *const images[] = {
     "1111111111111111111111111111111111111111111111111111111111111111",
     NULL};
 
-static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *lim)
+/* Sources that are allowed, denied, neighbours of a path by prefix only,
+ * not normalised or missing; drivers local, a plugin, none; a type no
+ * policy knows. */
+static const struct tenant_mount mounts[] = {
+    {"bind", "/srv/data", NULL, true, false},
+    {"bind", "/srv/data/x", NULL, false, true},
+    {"bind", "/srv/database", NULL, true, false},
+    {"bind", "/etc", NULL, true, false},
+    {"bind", "/", NULL, false, false},
+    {"bind", "/srv/../etc", NULL, true, false},
+    {"bind", NULL, NULL, true, false},
+    {"volume", NULL, "local", false, false},
+    {"volume", NULL, "nfs", false, false},
+    {"volume", NULL, NULL, false, false},
+    {"tmpfs", NULL, NULL, false, false},
+    {"overlay", "/srv/data", NULL, true, false},
+};
+#define N_MOUNTS (sizeof(mounts) / sizeof(mounts[0]))
+
+static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *lim,
+		    struct tenant_mount m[3])
 {
+	unsigned h = i * 2654435761u;
+
 	static const char *const tenants[] = {NULL, "ci", "ops", "a.b-c"};
 
 	memset(q, 0, sizeof(*q));
@@ -53,16 +79,21 @@ static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *
 		lim->n_ulimits = 1;
 	}
 	q->limits = lim;
+	q->n_mounts = (h >> 8) % 4;
+	for (size_t k = 0; k < q->n_mounts; k++)
+		m[k] = mounts[(h >> (12 + 5 * k)) % N_MOUNTS];
+	q->mounts = q->n_mounts ? m : NULL;
 }
 
 static enum tenant_verdict eval(const struct tenant_policy *p, unsigned i)
 {
 	struct tenant_request q;
 	struct engine_limits lim;
-	struct tenant_decision d;
-	enum tenant_verdict v;
+	struct tenant_decision d, dm;
+	struct tenant_mount m[3];
+	enum tenant_verdict v, vm;
 
-	req_for(i, &q, &lim);
+	req_for(i, &q, &lim, m);
 	v = tenant_policy_evaluate(p, &q, &d);
 	if (v != d.verdict)
 		abort();
@@ -70,7 +101,46 @@ static enum tenant_verdict eval(const struct tenant_policy *p, unsigned i)
 		abort();
 	if (v == TENANT_ALLOW && d.rule[0])
 		abort();
+	vm = tenant_policy_evaluate_mounts(p, &q, &dm);
+	if (vm != dm.verdict || strcmp(d.tenant, dm.tenant))
+		abort();
+	if (vm == TENANT_DENY &&
+	    (v != TENANT_DENY || !dm.rule[0] || !dm.reason[0] || strchr(dm.reason, '\n')))
+		abort();
+	if (vm == TENANT_ALLOW && dm.rule[0])
+		abort();
 	return v;
+}
+
+/* Absolute and normalised: no empty, "." or ".." component, no trailing
+ * '/' (but "/"). Written again here, not taken from tenant.c. */
+static bool path_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (s[0] != '/' || strstr(s, "//") || strstr(s, "/./") || strstr(s, "/../"))
+		return false;
+	if (n > 1 && s[n - 1] == '/')
+		return false;
+	if ((n >= 2 && !strcmp(s + n - 2, "/.")) || (n >= 3 && !strcmp(s + n - 3, "/..")))
+		return false;
+	return true;
+}
+
+static void check_rules(const struct tenant_rules *r)
+{
+	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
+		const struct tenant_bound *b = &r->limits[l];
+
+		if (b->has_max && b->has_default && b->def > b->max)
+			abort();
+	}
+	for (size_t i = 0; r->bind_allow && r->bind_allow[i]; i++)
+		if (!path_ok(r->bind_allow[i]))
+			abort();
+	for (size_t i = 0; r->bind_deny && r->bind_deny[i]; i++)
+		if (!path_ok(r->bind_deny[i]))
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,12 +169,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 1; i < p->n_tenants; i++)
 		if (strcmp(p->tenants[i - 1].name, p->tenants[i].name) >= 0)
 			abort();
-	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
-		const struct tenant_bound *b = &p->def.limits[l];
-
-		if (b->has_max && b->has_default && b->def > b->max)
-			abort();
-	}
+	check_rules(&p->def);
+	for (size_t i = 0; i < p->n_tenants; i++)
+		check_rules(&p->tenants[i].rules);
 	e = tenant_policy_empty();
 	if (!e)
 		abort();

@@ -17,8 +17,15 @@
  *    JSON path that names one needs no quoting;
  *  - decode returns a complete, consistent policy or frees what it built;
  *  - evaluation fails closed: an image reference it cannot parse does not
- *    match an allow pattern, "unlimited" is above every bound, and a
- *    --tenant it cannot grant denies.
+ *    match an allow pattern, "unlimited" is above every bound, a --tenant
+ *    it cannot grant denies, and a mount it cannot place (a bind source
+ *    that is not one normalised path, a volume without a driver, a type
+ *    it does not know) is refused by the storage rules;
+ *  - host paths in a policy are normalised at decode, and a request's
+ *    bind source must be too, so string prefixes taken at a '/' are path
+ *    prefixes: "/srv/data" holds "/srv/data/x" and never "/srv/database".
+ *    The source is the real path of what the engine opened; resolving
+ *    symlinks is the engine's job, not this file's.
  */
 #include "policy/tenant.h"
 
@@ -41,6 +48,7 @@
 #define NAME_MAX_LEN 64
 #define PATTERN_MAX_LEN 300
 #define PATH_MAX_LEN 4096
+#define DRIVER_MAX_LEN 255
 #define MOAT_SHM_DEFAULT (64LL << 20)
 #define KERNEL_CPU_SHARES 1024
 
@@ -193,6 +201,9 @@ static void rules_clear(struct tenant_rules *r)
 	strv_free(r->allow);
 	strv_free(r->deny);
 	free(r->require_seccomp);
+	strv_free(r->bind_allow);
+	strv_free(r->bind_deny);
+	strv_free(r->volume_drivers);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -665,10 +676,171 @@ static int decode_caps(struct policy_dec *d, const char *path, json_t *j, struct
 	return 0;
 }
 
-#define RULE_KEYS                                                                            \
-	"images", "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",        \
-	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile", \
-	    "capabilities", "maxEnvBytes", "maxArgs", "limits"
+/* ---- storage: host paths and volume drivers ---------------------------- */
+
+/* Whether S is "/" or "/" followed by components that are neither empty,
+ * "." nor "..", with no trailing "/": one spelling per path, so that
+ * comparing strings up to a '/' compares paths. */
+static bool path_normal(const char *s)
+{
+	if (s[0] != '/')
+		return false;
+	if (!s[1])
+		return true;
+	for (const char *c = s + 1;; c++) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (!*c)
+			return true;
+	}
+}
+
+/* Whether P is BASE or beneath it, component-wise; both normalised. */
+static bool path_under(const char *p, const char *base)
+{
+	size_t n = strlen(base);
+
+	if (n == 1) /* "/" */
+		return p[0] == '/';
+	return !strncmp(p, base, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/* [a-zA-Z0-9][a-zA-Z0-9_.:/-]*, as volume/volume.h names drivers. */
+static bool driver_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > DRIVER_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			     (s[i] >= '0' && s[i] <= '9');
+
+		if (!alnum && (i == 0 || !strchr("_.:/-", s[i])))
+			return false;
+	}
+	return true;
+}
+
+static int decode_paths(struct policy_dec *d, const char *path, json_t *j, char ***out)
+{
+	char **v;
+	size_t n;
+	char p[512], q[128];
+
+	if (!json_is_array(j))
+		return policy_dec_fail(d, path, "must be an array of absolute paths");
+	n = json_array_size(j);
+	if (n > TENANT_POLICY_MAX_PATTERNS)
+		return policy_dec_fail(d, path, "more than %d paths", TENANT_POLICY_MAX_PATTERNS);
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return err_errno(d->err, ENOMEM, "%s", d->file);
+	*out = v;
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+		int r;
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if ((r = get_string(d, p, json_array_get(j, i), PATH_MAX_LEN, &s)) < 0)
+			return r;
+		if (s[0] != '/')
+			return policy_dec_fail(d, p, "\"%s\" is not an absolute path",
+					       policy_quote(s, q, sizeof(q)));
+		/* Refused, not cleaned up: a policy that says "/srv/../etc"
+		 * was most likely not meant to allow /etc. */
+		if (!path_normal(s))
+			return policy_dec_fail(
+			    d, p,
+			    "\"%s\" is not a normalised path (no \"//\", no \".\" "
+			    "or \"..\" component, no trailing \"/\")",
+			    policy_quote(s, q, sizeof(q)));
+		if (!(v[i] = strdup(s)))
+			return err_errno(d->err, ENOMEM, "%s", d->file);
+	}
+	return 0;
+}
+
+static int decode_binds(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
+{
+	static const char *const keys[] = {"allow", "deny", "readOnly", "forbidCreate", NULL};
+	json_t *a = json_object_get(j, "allow"), *dn = json_object_get(j, "deny");
+	char p[512], q1[128], q2[128];
+	int ret;
+
+	if (!json_is_object(j))
+		return policy_dec_fail(d, path,
+				       "must be an object (\"allow\", \"deny\", \"readOnly\", "
+				       "\"forbidCreate\")");
+	if ((ret = policy_check_keys(d, path, j, keys, NULL)) < 0)
+		return ret;
+	if (a) {
+		join(p, sizeof(p), path, "allow");
+		if ((ret = decode_paths(d, p, a, &r->bind_allow)) < 0)
+			return ret;
+	}
+	if (dn) {
+		join(p, sizeof(p), path, "deny");
+		if ((ret = decode_paths(d, p, dn, &r->bind_deny)) < 0)
+			return ret;
+	}
+	if ((ret = get_bool(d, path, j, "readOnly", &r->bind_read_only)) < 0 ||
+	    (ret = get_bool(d, path, j, "forbidCreate", &r->bind_forbid_create)) < 0)
+		return ret;
+	/* An allowed path at or below a denied one can never be used. */
+	for (size_t i = 0; r->bind_allow && r->bind_allow[i]; i++)
+		for (size_t k = 0; r->bind_deny && r->bind_deny[k]; k++)
+			if (path_under(r->bind_allow[i], r->bind_deny[k])) {
+				snprintf(p, sizeof(p), "%s.allow[%zu]", path, i);
+				return policy_dec_fail(
+				    d, p, "\"%s\" is also denied by \"%s\" (contradictory rules)",
+				    policy_quote(r->bind_allow[i], q1, sizeof(q1)),
+				    policy_quote(r->bind_deny[k], q2, sizeof(q2)));
+			}
+	return 0;
+}
+
+static int decode_drivers(struct policy_dec *d, const char *path, json_t *j, char ***out)
+{
+	char **v;
+	size_t n;
+	char p[512], q[128];
+
+	if (!json_is_array(j))
+		return policy_dec_fail(d, path, "must be an array of volume driver names");
+	n = json_array_size(j);
+	if (n > TENANT_POLICY_MAX_PATTERNS)
+		return policy_dec_fail(d, path, "more than %d drivers", TENANT_POLICY_MAX_PATTERNS);
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return err_errno(d->err, ENOMEM, "%s", d->file);
+	*out = v;
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+		int r;
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if ((r = get_string(d, p, json_array_get(j, i), DRIVER_MAX_LEN, &s)) < 0)
+			return r;
+		if (!driver_valid(s))
+			return policy_dec_fail(d, p,
+					       "\"%s\" is not a volume driver name "
+					       "([a-zA-Z0-9][a-zA-Z0-9_.:/-]*)",
+					       policy_quote(s, q, sizeof(q)));
+		if (!(v[i] = strdup(s)))
+			return err_errno(d->err, ENOMEM, "%s", d->file);
+	}
+	return 0;
+}
+
+#define RULE_KEYS                                                                              \
+	"images", "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",          \
+	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile",   \
+	    "capabilities", "maxEnvBytes", "maxArgs", "limits", "bindMounts", "volumeDrivers", \
+	    "forbidTmpfs"
 
 static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
@@ -714,7 +886,17 @@ static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struc
 		if ((ret = decode_limits(d, p, v, r)) < 0)
 			return ret;
 	}
-	return 0;
+	if ((v = json_object_get(j, "bindMounts"))) {
+		join(p, sizeof(p), path, "bindMounts");
+		if ((ret = decode_binds(d, p, v, r)) < 0)
+			return ret;
+	}
+	if ((v = json_object_get(j, "volumeDrivers"))) {
+		join(p, sizeof(p), path, "volumeDrivers");
+		if ((ret = decode_drivers(d, p, v, &r->volume_drivers)) < 0)
+			return ret;
+	}
+	return get_bool(d, path, j, "forbidTmpfs", &r->forbid_tmpfs);
 }
 
 static bool name_valid(const char *s, size_t len)
@@ -948,12 +1130,115 @@ static int strv_add(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+/* *A := *A with every string of U it lacks added (a NULL *A becomes a
+ * list when U has anything). */
+static int strv_union(char ***a, char **u)
+{
+	size_t n = 0;
+
+	while (*a && (*a)[n])
+		n++;
+	for (size_t i = 0; u && u[i]; i++) {
+		if (!*a && !(*a = calloc(1, sizeof(char *))))
+			return -ENOMEM;
+		if (strv_add(a, &n, u[i]) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Drops from V (in place) every string for which DROP is true. */
+static void strv_filter(char **v, bool (*drop)(const char *s, char **arg), char **arg)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; v && v[i]; i++) {
+		if (drop(v[i], arg))
+			free(v[i]);
+		else
+			v[k++] = v[i];
+	}
+	if (v)
+		v[k] = NULL;
+}
+
+static bool under_any(const char *p, char **bases)
+{
+	for (size_t i = 0; bases && bases[i]; i++)
+		if (path_under(p, bases[i]))
+			return true;
+	return false;
+}
+
+static bool not_in(const char *s, char **v)
+{
+	return !strv_has(v, s);
+}
+
+/* A's storage rules := tightened by U's. */
+static int storage_tighten(struct tenant_rules *a, const struct tenant_rules *u)
+{
+	if (u->bind_allow) {
+		/* A source must lie under an entry of each list: under the
+		 * deeper of every pair where one holds the other. A pair
+		 * where neither holds the other admits nothing; [] on
+		 * either side stays []. */
+		_cleanup_strv_ char **x = calloc(1, sizeof(char *));
+		size_t n = 0;
+
+		if (!x)
+			return -ENOMEM;
+		for (size_t i = 0; u->bind_allow[i]; i++) {
+			if (!a->bind_allow) {
+				if (strv_add(&x, &n, u->bind_allow[i]) < 0)
+					return -ENOMEM;
+				continue;
+			}
+			for (size_t k = 0; a->bind_allow[k]; k++) {
+				const char *w = path_under(u->bind_allow[i], a->bind_allow[k])
+						    ? u->bind_allow[i]
+						: path_under(a->bind_allow[k], u->bind_allow[i])
+						    ? a->bind_allow[k]
+						    : NULL;
+
+				if (w && strv_add(&x, &n, w) < 0)
+					return -ENOMEM;
+			}
+		}
+		strv_free(a->bind_allow);
+		a->bind_allow = steal_ptr(x);
+	}
+	if (strv_union(&a->bind_deny, u->bind_deny) < 0)
+		return -ENOMEM;
+	/* An allowed path under a denied one admits nothing: dropping it
+	 * changes no decision and keeps the result free of contradictions,
+	 * so its encoding decodes again. Dropping the last one leaves [],
+	 * which also admits nothing. */
+	strv_filter(a->bind_allow, under_any, a->bind_deny);
+	a->bind_read_only |= u->bind_read_only;
+	a->bind_forbid_create |= u->bind_forbid_create;
+	if (u->volume_drivers) {
+		if (!a->volume_drivers) {
+			if (strv_dup(u->volume_drivers, &a->volume_drivers) < 0)
+				return -ENOMEM;
+		} else {
+			strv_filter(a->volume_drivers, not_in, u->volume_drivers);
+		}
+	}
+	a->forbid_tmpfs |= u->forbid_tmpfs;
+	return 0;
+}
+
 static int rules_copy(const struct tenant_rules *s, struct tenant_rules *d)
 {
 	*d = *s;
 	d->allow = d->deny = NULL;
 	d->require_seccomp = NULL;
-	if (strv_dup(s->allow, &d->allow) < 0 || strv_dup(s->deny, &d->deny) < 0)
+	d->bind_allow = d->bind_deny = d->volume_drivers = NULL;
+	if (strv_dup(s->allow, &d->allow) < 0 || strv_dup(s->deny, &d->deny) < 0 ||
+	    strv_dup(s->bind_allow, &d->bind_allow) < 0 ||
+	    strv_dup(s->bind_deny, &d->bind_deny) < 0 ||
+	    strv_dup(s->volume_drivers, &d->volume_drivers) < 0)
 		return -ENOMEM;
 	if (s->require_seccomp && !(d->require_seccomp = strdup(s->require_seccomp)))
 		return -ENOMEM;
@@ -1007,21 +1292,16 @@ static int rules_tighten(struct tenant_rules *a, const struct tenant_rules *u, c
 		strv_free(a->allow);
 		a->allow = steal_ptr(x);
 	}
-	n = 0;
-	while (a->deny && a->deny[n])
-		n++;
-	for (size_t i = 0; u->deny && u->deny[i]; i++) {
-		if (!a->deny && !(a->deny = calloc(1, sizeof(char *))))
-			return err_errno(err, ENOMEM, "tenant policy");
-		if (strv_add(&a->deny, &n, u->deny[i]) < 0)
-			return err_errno(err, ENOMEM, "tenant policy");
-	}
+	if (strv_union(&a->deny, u->deny) < 0)
+		return err_errno(err, ENOMEM, "tenant policy");
 	a->forbid_host_network |= u->forbid_host_network;
 	a->forbid_host_userns |= u->forbid_host_userns;
 	a->forbid_unconfined_seccomp |= u->forbid_unconfined_seccomp;
 	a->forbid_landlock_off |= u->forbid_landlock_off;
 	a->forbid_lsm_off |= u->forbid_lsm_off;
 	a->require_read_only |= u->require_read_only;
+	if (storage_tighten(a, u) < 0)
+		return err_errno(err, ENOMEM, "tenant policy");
 	if (u->require_seccomp) {
 		if (a->require_seccomp && strcmp(a->require_seccomp, u->require_seccomp))
 			return err_set(
@@ -1383,6 +1663,141 @@ static enum tenant_verdict check_limits(const struct tenant_rules *r, const char
 	return TENANT_ALLOW;
 }
 
+static bool has_storage_rules(const struct tenant_rules *r)
+{
+	return r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create ||
+	       r->volume_drivers || r->forbid_tmpfs;
+}
+
+/* The key of the first storage rule R has: it owns a denial that no one
+ * rule does (a mount it cannot place). */
+static const char *storage_rule(const struct tenant_rules *r)
+{
+	if (r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create)
+		return "bindMounts";
+	if (r->volume_drivers)
+		return "volumeDrivers";
+	return "forbidTmpfs";
+}
+
+/* V as "\"a\", \"b\"" for a message, ending in "..." when it does not
+ * fit in SIZE (at least 6). */
+static void list_show(char *const *v, char *buf, size_t size)
+{
+	char item[200], q[128];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; v[i]; i++) {
+		const char *sep = i ? ", " : "";
+		int n =
+		    snprintf(item, sizeof(item), "%s\"%s\"", sep, policy_quote(v[i], q, sizeof(q)));
+
+		/* Room is kept for ", ..." and the NUL after every item. */
+		if (n < 0 || o + (size_t)n + 6 > size) {
+			snprintf(buf + o, size - o, "%s...", sep);
+			return;
+		}
+		memcpy(buf + o, item, (size_t)n + 1);
+		o += (size_t)n;
+	}
+}
+
+static enum tenant_verdict check_bind(const struct tenant_rules *r, const char *pre,
+				      const struct tenant_mount *m, struct tenant_decision *d)
+{
+	const char *hp = m->host_path;
+	char qb[128], qd[128], list[300];
+
+	/* Component-wise comparison needs one spelling per path: anything
+	 * else is under every deny and no allow. */
+	if ((r->bind_deny || r->bind_allow) && !(hp && path_normal(hp)))
+		return deny(d, pre, r->bind_deny ? "bindMounts.deny" : "bindMounts.allow",
+			    "bind mount source \"%s\" is not an absolute, normalised path",
+			    policy_quote(hp, qb, sizeof(qb)));
+	for (size_t i = 0; r->bind_deny && r->bind_deny[i]; i++)
+		if (path_under(hp, r->bind_deny[i]))
+			return deny(d, pre, "bindMounts.deny",
+				    "bind mount of \"%s\" is under the denied host path \"%s\"",
+				    policy_quote(hp, qb, sizeof(qb)),
+				    policy_quote(r->bind_deny[i], qd, sizeof(qd)));
+	if (r->bind_allow && !under_any(hp, r->bind_allow)) {
+		if (!r->bind_allow[0])
+			return deny(d, pre, "bindMounts.allow",
+				    "bind mount of \"%s\" is not allowed (no host path is)",
+				    policy_quote(hp, qb, sizeof(qb)));
+		list_show(r->bind_allow, list, sizeof(list));
+		return deny(d, pre, "bindMounts.allow",
+			    "bind mount of \"%s\" is not under an allowed host path (%s)",
+			    policy_quote(hp, qb, sizeof(qb)), list);
+	}
+	if (r->bind_read_only && !m->readonly)
+		return deny(d, pre, "bindMounts.readOnly",
+			    "bind mount of \"%s\" must be read-only (add :ro)",
+			    policy_quote(hp, qb, sizeof(qb)));
+	if (r->bind_forbid_create && m->create)
+		return deny(d, pre, "bindMounts.forbidCreate",
+			    "bind mount of \"%s\" would create a missing host directory, which is "
+			    "forbidden (create it first)",
+			    policy_quote(hp, qb, sizeof(qb)));
+	return TENANT_ALLOW;
+}
+
+static enum tenant_verdict check_volume(const struct tenant_rules *r, const char *pre,
+					const struct tenant_mount *m, struct tenant_decision *d)
+{
+	char qb[128], list[300];
+
+	if (!r->volume_drivers)
+		return TENANT_ALLOW;
+	/* No guess: "local" for a volume whose record names a plugin would
+	 * let the plugin in. */
+	if (!m->driver)
+		return deny(d, pre, "volumeDrivers", "a volume's driver is not known");
+	if (strv_has(r->volume_drivers, m->driver))
+		return TENANT_ALLOW;
+	if (!r->volume_drivers[0])
+		return deny(d, pre, "volumeDrivers",
+			    "volume driver \"%s\" is not allowed (no volumes are)",
+			    policy_quote(m->driver, qb, sizeof(qb)));
+	list_show(r->volume_drivers, list, sizeof(list));
+	return deny(d, pre, "volumeDrivers", "volume driver \"%s\" is not allowed (allowed: %s)",
+		    policy_quote(m->driver, qb, sizeof(qb)), list);
+}
+
+/* Each mount in order; the first that fails denies. */
+static enum tenant_verdict check_mounts(const struct tenant_rules *r, const char *pre,
+					const struct tenant_request *q, struct tenant_decision *d)
+{
+	char qb[128];
+
+	if (!q->n_mounts || !has_storage_rules(r))
+		return TENANT_ALLOW;
+	if (!q->mounts)
+		return deny(d, pre, storage_rule(r), "the request's %zu mounts are missing",
+			    q->n_mounts);
+	for (size_t i = 0; i < q->n_mounts; i++) {
+		const struct tenant_mount *m = &q->mounts[i];
+		enum tenant_verdict v;
+
+		if (m->type && !strcmp(m->type, "bind"))
+			v = check_bind(r, pre, m, d);
+		else if (m->type && !strcmp(m->type, "volume"))
+			v = check_volume(r, pre, m, d);
+		else if (m->type && !strcmp(m->type, "tmpfs"))
+			v = r->forbid_tmpfs
+				? deny(d, pre, "forbidTmpfs", "tmpfs mounts are forbidden")
+				: TENANT_ALLOW;
+		else
+			v = deny(d, pre, storage_rule(r),
+				 "mount type \"%s\" is not one the policy knows",
+				 policy_quote(m->type, qb, sizeof(qb)));
+		if (v == TENANT_DENY)
+			return TENANT_DENY;
+	}
+	return TENANT_ALLOW;
+}
+
 static enum tenant_verdict check_rules(const struct tenant_rules *r, const char *pre,
 				       struct tenant_request *q, struct tenant_decision *d)
 {
@@ -1421,16 +1836,20 @@ static enum tenant_verdict check_rules(const struct tenant_rules *r, const char 
 		return deny(d, pre, "maxArgs",
 			    "the command has %" PRIu64 " arguments, more than %" PRIu64, q->argc,
 			    r->max_args);
-	if (q->limits)
-		return check_limits(r, pre, q->limits, d);
-	return TENANT_ALLOW;
+	if (q->limits && check_limits(r, pre, q->limits, d) == TENANT_DENY)
+		return TENANT_DENY;
+	return check_mounts(r, pre, q, d);
 }
 
-enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
-					   struct tenant_request *req, struct tenant_decision *d)
+/* Picks the rule set for REQ into *R and its JSON path into PRE; a
+ * denial (in D) when the caller may not have the one it asked for, or
+ * must choose. */
+static enum tenant_verdict select_rules(const struct tenant_policy *p,
+					const struct tenant_request *req, struct tenant_decision *d,
+					const struct tenant_rules **r, char *pre, size_t pre_size)
 {
 	const struct tenant *t = NULL;
-	char pre[128], qb[128];
+	char qb[128];
 
 	memset(d, 0, sizeof(*d));
 	d->verdict = TENANT_ALLOW;
@@ -1460,10 +1879,34 @@ enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
 			snprintf(d->tenant, sizeof(d->tenant), "%s", t->name);
 	}
 	if (t)
-		snprintf(pre, sizeof(pre), "tenants.%s", t->name);
+		snprintf(pre, pre_size, "tenants.%s", t->name);
 	else
-		snprintf(pre, sizeof(pre), "default");
-	return check_rules(t ? &t->rules : &p->def, pre, req, d);
+		snprintf(pre, pre_size, "default");
+	*r = t ? &t->rules : &p->def;
+	return TENANT_ALLOW;
+}
+
+enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
+					   struct tenant_request *req, struct tenant_decision *d)
+{
+	const struct tenant_rules *r = NULL;
+	char pre[128];
+
+	if (select_rules(p, req, d, &r, pre, sizeof(pre)) == TENANT_DENY)
+		return TENANT_DENY;
+	return check_rules(r, pre, req, d);
+}
+
+enum tenant_verdict tenant_policy_evaluate_mounts(const struct tenant_policy *p,
+						  struct tenant_request *req,
+						  struct tenant_decision *d)
+{
+	const struct tenant_rules *r = NULL;
+	char pre[128];
+
+	if (select_rules(p, req, d, &r, pre, sizeof(pre)) == TENANT_DENY)
+		return TENANT_DENY;
+	return check_mounts(r, pre, req, d);
 }
 
 /* ---- encoding ------------------------------------------------------------ */
@@ -1516,10 +1959,12 @@ static int rules_json(const struct tenant_rules *r, json_t *o)
 {
 	static const char *const bools[] = {
 	    "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",
-	    "forbidLandlockOff", "forbidLSMOff",     "requireReadOnly"};
+	    "forbidLandlockOff", "forbidLSMOff",     "requireReadOnly",
+	    "forbidTmpfs"};
 	const bool vals[] = {
 	    r->forbid_host_network, r->forbid_host_userns, r->forbid_unconfined_seccomp,
-	    r->forbid_landlock_off, r->forbid_lsm_off,	   r->require_read_only};
+	    r->forbid_landlock_off, r->forbid_lsm_off,	   r->require_read_only,
+	    r->forbid_tmpfs};
 	json_t *lim = NULL;
 
 	if (r->allow || r->deny) {
@@ -1558,6 +2003,18 @@ static int rules_json(const struct tenant_rules *r, json_t *o)
 		if (set(lim, limit_keys[l], bound_json((enum tenant_limit)l, &r->limits[l])) < 0)
 			return -ENOMEM;
 	}
+	if (r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create) {
+		json_t *b = json_object();
+
+		if (set(o, "bindMounts", b) < 0 ||
+		    (r->bind_allow && set(b, "allow", strv_json(r->bind_allow)) < 0) ||
+		    (r->bind_deny && set(b, "deny", strv_json(r->bind_deny)) < 0) ||
+		    (r->bind_read_only && set(b, "readOnly", json_true()) < 0) ||
+		    (r->bind_forbid_create && set(b, "forbidCreate", json_true()) < 0))
+			return -ENOMEM;
+	}
+	if (r->volume_drivers && set(o, "volumeDrivers", strv_json(r->volume_drivers)) < 0)
+		return -ENOMEM;
 	if (r->n_ulimits) {
 		json_t *u = json_object();
 

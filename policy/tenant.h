@@ -1,8 +1,9 @@
 /*
  * policy/tenant.h - the tenant policy: what one invocation of moat may ask
  * for (images, host namespaces, confinement switched off, capabilities,
- * read-only root, seccomp profile, env size, argument count) and the
- * bounds and defaults of its resource limits, selected by who is asking.
+ * read-only root, seccomp profile, env size, argument count, bind mount
+ * sources, volume drivers, tmpfs) and the bounds and defaults of its
+ * resource limits, selected by who is asking.
  *
  * Runs in: any process. PURE: the caller reads the files
  * (engine/tenant_files.c) and builds the request; this decodes bytes into
@@ -40,6 +41,23 @@
  *         sizes as bytes or "512m"/"2g"; cpus as 1.5 or "1.5".
  *         A limit the request leaves unset becomes the default (or the
  *         max when there is no default: "unlimited" is above any bound).
+ *     "bindMounts": {
+ *       "allow": [ABS_PATH...],   a bind source must be one of these or
+ *                                 beneath one, component-wise ("/srv/data"
+ *                                 holds "/srv/data/x", not "/srv/database");
+ *                                 [] forbids bind mounts altogether
+ *       "deny": [ABS_PATH...],    never these nor beneath (deny wins)
+ *       "readOnly": bool,         every bind must be read-only
+ *       "forbidCreate": bool      `-v` may not create a missing source
+ *     }
+ *         ABS_PATH: absolute and normalised (no "//", no "." or ".."
+ *         component, no trailing "/"; "/" itself is allowed). Matched on
+ *         the real path of the source the engine opened, so a symlink
+ *         cannot lead a bind out of an allowed tree.
+ *     "volumeDrivers": ["local", NAME...]  the drivers a volume may use;
+ *         [] forbids volumes, anonymous ones (driver "local") included.
+ *         NAME: [a-zA-Z0-9][a-zA-Z0-9_.:/-]*
+ *     "forbidTmpfs": boolean  no --tmpfs, no --mount type=tmpfs
  *
  * Selection: with --tenant NAME, NAME must be a tenant whose uids hold the
  * caller's uid (or gids its gid), else the request is denied; without,
@@ -47,10 +65,20 @@
  * the caller must choose), else "default". A tenant's rules replace
  * "default"; they do not add to it.
  *
- * Left out on purpose: bind mounts, networks, published ports and devices
- * (moat has none of them yet; a key for them is an unknown key, so a
- * policy written for them fails loudly instead of seeming to enforce
- * something); memory-reservation, cpuset-cpus and oom-score-adj bounds.
+ * Mounts are checked after every other rule, each in the request's order;
+ * the first that fails denies. Within a bind: deny, allow, readOnly,
+ * forbidCreate. Failing closed: a bind source that is not an absolute,
+ * normalised path is outside every allowed path (and denied by a deny
+ * list), a volume without a driver named is refused by volumeDrivers, and
+ * a mount type other than bind, volume and tmpfs is refused by whichever
+ * storage rule the set has.
+ *
+ * Left out on purpose: networks, published ports and devices (a key for
+ * them is an unknown key, so a policy written for them fails loudly
+ * instead of seeming to enforce something); memory-reservation,
+ * cpuset-cpus and oom-score-adj bounds; mount targets and bind
+ * propagation (what the container sees where is the container's own
+ * business; what a tenant may reach on the host is the policy's).
  *
  * Invariants:
  *  - the text is capped before jansson sees it, counts before allocation;
@@ -107,6 +135,12 @@ struct tenant_rules {
 	struct tenant_bound limits[TENANT_LIMIT_COUNT];
 	struct tenant_ulimit_bound ulimits[ENGINE_MAX_ULIMITS];
 	size_t n_ulimits;
+	/* Storage. Lists are NULL-terminated; NULL: no restriction; an
+	 * empty list (allow, drivers): nothing is allowed. */
+	char **bind_allow, **bind_deny; /* normalised absolute paths */
+	bool bind_read_only, bind_forbid_create;
+	char **volume_drivers;
+	bool forbid_tmpfs;
 };
 
 struct tenant_id_range {
@@ -136,10 +170,12 @@ struct tenant_policy *tenant_policy_empty(void);
 
 /* USER tightens SYS: every rule set of the result is at least as strict
  * as SYS's and as USER's "default" (and USER's rules for the same
- * tenant): booleans OR, allow lists intersect (an image must match both),
- * deny lists add, capabilities intersect, maxima the lower, defaults the
- * lower (and never above the merged max), a required seccomp profile
- * must agree. USER may not map uids or gids, nor name a tenant SYS does
+ * tenant): booleans OR, allow lists intersect (an image or a bind source
+ * must match both; of two nested bind paths the deeper is kept, and an
+ * allowed bind path that a deny path covers is dropped as dead), deny
+ * lists add, capabilities and volume drivers intersect, maxima the lower,
+ * defaults the lower (and never above the merged max), a required
+ * seccomp profile must agree. USER may not map uids or gids, nor name a tenant SYS does
  * not have (errors naming USER_FILE and the path). */
 int tenant_policy_tighten(const struct tenant_policy *sys, const struct tenant_policy *user,
 			  const char *user_file, struct tenant_policy **out, struct err **err);
@@ -149,6 +185,19 @@ int tenant_policy_tighten(const struct tenant_policy *sys, const struct tenant_p
  * keeps A's uids; B giving it uids too is an error). */
 int tenant_policy_combine(const struct tenant_policy *a, const struct tenant_policy *b,
 			  const char *b_file, struct tenant_policy **out, struct err **err);
+
+/* One mount of the request (volume/mountspec.h's, resolved by the
+ * engine). */
+struct tenant_mount {
+	const char *type;      /* "bind", "volume", "tmpfs" */
+	const char *host_path; /* bind: the REAL path of the opened source */
+	const char *driver;    /* volume: its driver ("local" or a plugin); the
+				* engine resolves it (an anonymous volume's is
+				* "local"): NULL is not guessed, it denies when
+				* volumeDrivers applies */
+	bool readonly;
+	bool create; /* bind: the missing source would be created */
+};
 
 /* The final, normalised request. */
 struct tenant_request {
@@ -164,9 +213,11 @@ struct tenant_request {
 	const char *apparmor; /* a profile, "unconfined", or NULL (none named) */
 	uint64_t caps;	      /* the final bounding set */
 	bool read_only;
-	uint64_t env_bytes;	      /* sum of strlen("K=V") + 1 over the final env */
-	uint64_t argc;		      /* the final argv's length */
-	struct engine_limits *limits; /* the policy's defaults are written here; may be NULL */
+	uint64_t env_bytes;		   /* sum of strlen("K=V") + 1 over the final env */
+	uint64_t argc;			   /* the final argv's length */
+	struct engine_limits *limits;	   /* the policy's defaults are written here; may be NULL */
+	const struct tenant_mount *mounts; /* in the order given; NULL when N_MOUNTS is 0 */
+	size_t n_mounts;
 };
 
 enum tenant_verdict {
@@ -186,6 +237,15 @@ struct tenant_decision {
  * Returns the verdict (also in D). */
 enum tenant_verdict tenant_policy_evaluate(const struct tenant_policy *p,
 					   struct tenant_request *req, struct tenant_decision *d);
+
+/* Selects the rule set as tenant_policy_evaluate does (from REQ's uid,
+ * gid and tenant) and checks only the storage rules against REQ's
+ * mounts; the other fields of REQ are not read. For the engine's check
+ * at every start, when it has opened each bind source again and its real
+ * path may have changed since create. */
+enum tenant_verdict tenant_policy_evaluate_mounts(const struct tenant_policy *p,
+						  struct tenant_request *req,
+						  struct tenant_decision *d);
 
 /* Names for `moat policy show`. */
 const char *tenant_limit_key(enum tenant_limit l);

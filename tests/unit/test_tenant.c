@@ -3,7 +3,10 @@
  * located errors (syntax, unknown keys, bad units, contradictions), every
  * rule type allowing and denying, tenant selection (by uid, gid, --tenant,
  * ambiguity), limit bounds and defaults written into the request, the
- * tighten-only merge, the size parser, and the encoder's round trip.
+ * tighten-only merge, the size parser, and the encoder's round trip; the
+ * storage rules (bind mount sources, volume drivers, tmpfs): their
+ * decoding, evaluation (component-wise paths, deny wins, [] forbids,
+ * failing closed), the mounts-only evaluation, tighten and combine.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,8 +89,65 @@ static void test_decode_errors(void **state)
 	    {"{\"tenants\": {\"ci\": {\"uids\": [\"9-3\"]}}}",
 	     "tenants.ci.uids[0]: \"9-3\" is not an id range"},
 	    {"{\"tenants\": {\"ci\": {\"uids\": [-1]}}}", "tenants.ci.uids[0]: not a valid id"},
+	    /* Storage. */
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"srv/data\"]}}}",
+	     "p.json: default.bindMounts.allow[0]: \"srv/data\" is not an absolute path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"\"]}}}",
+	     "default.bindMounts.allow[0]: \"\" is not an absolute path"},
+	    {"{\"default\": {\"bindMounts\": {\"deny\": [\"/srv/../etc\"]}}}",
+	     "default.bindMounts.deny[0]: \"/srv/../etc\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/data\", \"/srv/..\"]}}}",
+	     "default.bindMounts.allow[1]: \"/srv/..\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv//data\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv//data\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/./data\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv/./data\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/data/\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv/data/\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/.\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv/.\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"//\"]}}}",
+	     "default.bindMounts.allow[0]: \"//\" is not a normalised path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/a\\u0000b\"]}}}",
+	     "default.bindMounts.allow[0]: contains a NUL byte"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": \"/srv\"}}}",
+	     "default.bindMounts.allow: must be an array of absolute paths"},
+	    {"{\"default\": {\"bindMounts\": {\"deny\": [7]}}}",
+	     "default.bindMounts.deny[0]: must be a string"},
+	    {"{\"default\": {\"bindMounts\": {\"readOnly\": \"yes\"}}}",
+	     "default.bindMounts.readOnly: must be true or false"},
+	    {"{\"default\": {\"bindMounts\": {\"forbidCreate\": 1}}}",
+	     "default.bindMounts.forbidCreate: must be true or false"},
+	    {"{\"default\": {\"bindMounts\": [\"/srv\"]}}",
+	     "default.bindMounts: must be an object"},
+	    {"{\"default\": {\"bindMounts\": {\"readonly\": true}}}",
+	     "p.json: default.bindMounts: unknown key \"readonly\""},
+	    {"{\"tenants\": {\"ci\": {\"bindMounts\": {\"alow\": []}}}}",
+	     "p.json: tenants.ci.bindMounts: unknown key \"alow\""},
+	    {"{\"tenants\": {\"ci\": {\"bindMounts\": {\"allow\": [\"x\"]}}}}",
+	     "p.json: tenants.ci.bindMounts.allow[0]: \"x\" is not an absolute path"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/data/x\"], "
+	     "\"deny\": [\"/srv/data\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv/data/x\" is also denied by \"/srv/data\" "
+	     "(contradictory rules)"},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv\"], \"deny\": [\"/\"]}}}",
+	     "default.bindMounts.allow[0]: \"/srv\" is also denied by \"/\""},
+	    {"{\"default\": {\"volumeDrivers\": \"local\"}}",
+	     "default.volumeDrivers: must be an array of volume driver names"},
+	    {"{\"default\": {\"volumeDrivers\": [\"local\", \"-x\"]}}",
+	     "default.volumeDrivers[1]: \"-x\" is not a volume driver name"},
+	    {"{\"default\": {\"volumeDrivers\": [\"lo cal\"]}}",
+	     "default.volumeDrivers[0]: \"lo cal\" is not a volume driver name"},
+	    {"{\"default\": {\"volumeDrivers\": [\"\"]}}",
+	     "default.volumeDrivers[0]: \"\" is not a volume driver name"},
+	    {"{\"default\": {\"volumeDrivers\": [null]}}",
+	     "default.volumeDrivers[0]: must be a string"},
+	    {"{\"default\": {\"forbidTmpfs\": \"true\"}}",
+	     "default.forbidTmpfs: must be true or false"},
+	    {"{\"default\": {\"volumeDriver\": []}}", "default: unknown key \"volumeDriver\""},
 	    /* Not in moat yet: a key for them must fail, not seem to work. */
 	    {"{\"default\": {\"mounts\": []}}", "default: unknown key \"mounts\""},
+	    {"{\"default\": {\"networks\": []}}", "default: unknown key \"networks\""},
 	    {"{\"default\": {\"devices\": []}}", "default: unknown key \"devices\""},
 	    {"[]", "p.json: must be a JSON object"},
 	    {"{\"default\": {}} x", "p.json:1:"},
@@ -162,6 +222,14 @@ static const char strict_policy[] =
     "   \"shmSize\": {\"max\": \"128m\"},"
     "   \"ulimits\": {\"nofile\": {\"max\": 1024, \"default\": 512}}}"
     "}}";
+
+static const char storage_policy[] =
+    "{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/data\", \"/\"], \"deny\": "
+    "[\"/etc\", \"/srv/data/x\"], \"readOnly\": true, \"forbidCreate\": true},"
+    " \"volumeDrivers\": [\"local\", \"nfs:v2\"], \"forbidTmpfs\": true},"
+    " \"tenants\": {\"ci\": {\"uids\": [1], \"bindMounts\": {\"allow\": []}, "
+    "\"volumeDrivers\": []},"
+    "  \"ops\": {\"uids\": [2], \"bindMounts\": {\"deny\": [\"/\"], \"readOnly\": false}}}}";
 
 enum mod {
 	M_NONE,
@@ -664,7 +732,7 @@ static void test_size_parse(void **state)
 
 static void test_encode_roundtrip(void **state)
 {
-	const char *inputs[] = {strict_policy, tenants_policy, "{}"};
+	const char *inputs[] = {strict_policy, tenants_policy, "{}", storage_policy};
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		struct tenant_policy *p = dec_ok(inputs[i]), *p2;
@@ -687,14 +755,777 @@ static void test_encode_roundtrip(void **state)
 	}
 }
 
+/* ---- storage ------------------------------------------------------------ */
+
+static void test_storage_decode_edges(void **state)
+{
+	/* Unusual but normalised paths and driver names decode. */
+	struct tenant_policy *p = dec_ok(
+	    "{\"default\": {\"bindMounts\": {\"allow\": [\"/\", \"/srv/...\", \"/srv/.hidden\", "
+	    "\"/a..b\"], \"deny\": [\"/srv/..x\"]}, \"volumeDrivers\": [\"a\", "
+	    "\"nfs:v2/x-y_z.1\", \"9\"]}}");
+	size_t len = 4096 + 2;
+	char *big = malloc(len + 64), *json = malloc(len + 128);
+	struct err *err = NULL;
+	struct tenant_policy *q = NULL;
+
+	assert_string_equal(p->def.bind_allow[0], "/");
+	assert_string_equal(p->def.bind_allow[3], "/a..b");
+	assert_null(p->def.bind_allow[4]);
+	assert_string_equal(p->def.volume_drivers[1], "nfs:v2/x-y_z.1");
+	/* Absent keys stay NULL ("no restriction"), an empty list is not. */
+	assert_string_equal(p->def.bind_deny[0], "/srv/..x");
+	assert_false(p->def.bind_read_only);
+	assert_false(p->def.forbid_tmpfs);
+	tenant_policy_free(p);
+	p = dec_ok("{\"default\": {\"bindMounts\": {\"allow\": []}, \"volumeDrivers\": []}}");
+	assert_non_null(p->def.bind_allow);
+	assert_null(p->def.bind_allow[0]);
+	assert_null(p->def.bind_deny);
+	assert_non_null(p->def.volume_drivers);
+	assert_null(p->def.volume_drivers[0]);
+	tenant_policy_free(p);
+	p = dec_ok("{\"default\": {\"bindMounts\": {}}}");
+	assert_null(p->def.bind_allow);
+	assert_null(p->def.volume_drivers);
+	tenant_policy_free(p);
+
+	/* Over-long paths and driver names are refused by length. */
+	assert_non_null(big);
+	assert_non_null(json);
+	big[0] = '/';
+	memset(big + 1, 'a', len - 1);
+	big[len] = '\0';
+	snprintf(json, len + 128, "{\"default\": {\"bindMounts\": {\"allow\": [\"%s\"]}}}", big);
+	assert_int_equal(tenant_policy_decode(json, strlen(json), "p.json", &q, &err), -EINVAL);
+	assert_non_null(strstr(err->msg, "default.bindMounts.allow[0]: is longer than 4096 bytes"));
+	err_free(&err);
+	memset(big, 'd', 256);
+	big[256] = '\0';
+	snprintf(json, len + 128, "{\"default\": {\"volumeDrivers\": [\"%s\"]}}", big);
+	assert_int_equal(tenant_policy_decode(json, strlen(json), "p.json", &q, &err), -EINVAL);
+	assert_non_null(strstr(err->msg, "default.volumeDrivers[0]: is longer than 255 bytes"));
+	err_free(&err);
+	assert_null(q);
+	free(big);
+	free(json);
+}
+
+#define BIND(path, ro, cr) ((struct tenant_mount){"bind", (path), NULL, (ro), (cr)})
+#define VOLUME(drv) ((struct tenant_mount){"volume", NULL, (drv), false, false})
+#define TMPFS ((struct tenant_mount){"tmpfs", NULL, NULL, false, false})
+#define MAX_M 3
+
+struct mcase {
+	struct tenant_mount m[MAX_M];
+	size_t n;
+	const char *rule;   /* NULL: allowed */
+	const char *reason; /* the whole reason when it starts with '=', else a part */
+};
+
+static enum tenant_verdict eval_mounts(const struct tenant_policy *p, const struct tenant_mount *m,
+				       size_t n, struct tenant_decision *d)
+{
+	struct tenant_request q;
+	struct engine_limits lim;
+
+	base_req(&q, &lim);
+	q.mounts = m;
+	q.n_mounts = n;
+	return tenant_policy_evaluate(p, &q, d);
+}
+
+static void run_mcases(const char *json, const struct mcase *c, size_t nc)
+{
+	struct tenant_policy *p = dec_ok(json);
+
+	for (size_t i = 0; i < nc; i++) {
+		struct tenant_decision d, d2;
+		struct tenant_request q;
+		enum tenant_verdict v = eval_mounts(p, c[i].m, c[i].n, &d);
+
+		if (v != (c[i].rule ? TENANT_DENY : TENANT_ALLOW) || v != d.verdict) {
+			print_error("case %zu: verdict %d (%s: %s)\n", i, v, d.rule, d.reason);
+			fail();
+		}
+		assert_string_equal(d.rule, c[i].rule ? c[i].rule : "");
+		if (c[i].reason && (c[i].reason[0] == '=' ? strcmp(d.reason, c[i].reason + 1) != 0
+							  : !strstr(d.reason, c[i].reason))) {
+			print_error("case %zu: reason \"%s\", want \"%s\"\n", i, d.reason,
+				    c[i].reason);
+			fail();
+		}
+		assert_null(strchr(d.reason, '\n'));
+		/* The mounts-only check decides these the same way: every
+		 * other field of the request is within the policy. */
+		memset(&q, 0, sizeof(q));
+		q.uid = 1000;
+		q.gid = 1000;
+		q.mounts = c[i].m;
+		q.n_mounts = c[i].n;
+		assert_int_equal(tenant_policy_evaluate_mounts(p, &q, &d2), v);
+		assert_string_equal(d2.rule, d.rule);
+		assert_string_equal(d2.reason, d.reason);
+	}
+	tenant_policy_free(p);
+}
+
+static void test_storage_rules(void **state)
+{
+	static const struct mcase cases[] = {
+	    {{{0}}, 0, NULL, NULL},
+	    {{BIND("/srv/data", true, false)}, 1, NULL, NULL},
+	    {{BIND("/srv/data/x/y", true, false), BIND("/tmp/jobs", true, false)}, 2, NULL, NULL},
+	    /* component-wise: a sibling that shares a prefix is not under it */
+	    {{BIND("/srv/database", true, false)},
+	     1,
+	     "default.bindMounts.allow",
+	     "=bind mount of \"/srv/database\" is not under an allowed host path "
+	     "(\"/srv/data\", \"/tmp/jobs\")"},
+	    {{BIND("/srv", true, false)}, 1, "default.bindMounts.allow", NULL},
+	    {{BIND("/", true, false)}, 1, "default.bindMounts.allow", NULL},
+	    {{BIND("/etc", true, false)},
+	     1,
+	     "default.bindMounts.allow",
+	     "=bind mount of \"/etc\" is not under an allowed host path (\"/srv/data\", "
+	     "\"/tmp/jobs\")"},
+	    /* deny wins, at and below its path, component-wise */
+	    {{BIND("/srv/data/secret", true, false)},
+	     1,
+	     "default.bindMounts.deny",
+	     "=bind mount of \"/srv/data/secret\" is under the denied host path "
+	     "\"/srv/data/secret\""},
+	    {{BIND("/srv/data/secret/k", true, false)}, 1, "default.bindMounts.deny", NULL},
+	    {{BIND("/srv/data/secretive", true, false)}, 1, NULL, NULL},
+	    /* deny is checked before readOnly */
+	    {{BIND("/srv/data/secret", false, true)}, 1, "default.bindMounts.deny", NULL},
+	    {{BIND("/srv/data", false, false)},
+	     1,
+	     "default.bindMounts.readOnly",
+	     "=bind mount of \"/srv/data\" must be read-only (add :ro)"},
+	    {{BIND("/srv/data/new", true, true)},
+	     1,
+	     "default.bindMounts.forbidCreate",
+	     "would create a missing host directory"},
+	    /* fails closed on a source it cannot compare */
+	    {{BIND("/srv/data/../../etc", true, false)},
+	     1,
+	     "default.bindMounts.deny",
+	     "=bind mount source \"/srv/data/../../etc\" is not an absolute, normalised path"},
+	    {{BIND("/srv/data/", true, false)}, 1, "default.bindMounts.deny", "normalised"},
+	    {{BIND("/srv//data", true, false)}, 1, "default.bindMounts.deny", "normalised"},
+	    {{BIND("srv/data", true, false)}, 1, "default.bindMounts.deny", "normalised"},
+	    {{BIND(NULL, true, false)}, 1, "default.bindMounts.deny", "\"(null)\""},
+	    {{BIND("/srv/data/\x1b[2J", true, false)}, 1, NULL, NULL},
+	    {{VOLUME("local")}, 1, NULL, NULL},
+	    {{VOLUME("nfs:v2")}, 1, NULL, NULL},
+	    {{VOLUME("foo")},
+	     1,
+	     "default.volumeDrivers",
+	     "=volume driver \"foo\" is not allowed (allowed: \"local\", \"nfs:v2\")"},
+	    {{VOLUME("Local")}, 1, "default.volumeDrivers", NULL},
+	    {{VOLUME(NULL)}, 1, "default.volumeDrivers", "not known"},
+	    {{TMPFS}, 1, "default.forbidTmpfs", "=tmpfs mounts are forbidden"},
+	    {{{"overlay", "/srv/data", NULL, true, false}},
+	     1,
+	     "default.bindMounts",
+	     "mount type \"overlay\""},
+	    {{{NULL, "/srv/data", NULL, true, false}}, 1, "default.bindMounts", "\"(null)\""},
+	    /* in order: the first mount that fails is the one named */
+	    {{BIND("/srv/data", true, false), TMPFS, VOLUME("foo")},
+	     3,
+	     "default.forbidTmpfs",
+	     NULL},
+	    {{VOLUME("foo"), TMPFS, BIND("/etc", true, false)}, 3, "default.volumeDrivers", NULL},
+	    {{VOLUME("local"), BIND("/tmp/jobs/1", true, false), BIND("/etc", false, true)},
+	     3,
+	     "default.bindMounts.allow",
+	     "\"/etc\""},
+	};
+
+	run_mcases("{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/data\", \"/tmp/jobs\"],"
+		   " \"deny\": [\"/srv/data/secret\"], \"readOnly\": true, \"forbidCreate\": true},"
+		   " \"volumeDrivers\": [\"local\", \"nfs:v2\"], \"forbidTmpfs\": true}}",
+		   cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_storage_empty_lists(void **state)
+{
+	/* [] forbids: every bind (even of "/"), every volume (an anonymous
+	 * one's driver is "local"); tmpfs and the flags stay free. */
+	static const struct mcase forbid_all[] = {
+	    {{BIND("/", true, false)},
+	     1,
+	     "default.bindMounts.allow",
+	     "=bind mount of \"/\" is not allowed (no host path is)"},
+	    {{BIND("/srv/data", false, true)}, 1, "default.bindMounts.allow", NULL},
+	    {{BIND("../x", true, false)}, 1, "default.bindMounts.allow", "normalised"},
+	    {{VOLUME("local")},
+	     1,
+	     "default.volumeDrivers",
+	     "=volume driver \"local\" is not allowed (no volumes are)"},
+	    {{TMPFS, TMPFS}, 2, NULL, NULL},
+	    {{TMPFS, VOLUME("local")}, 2, "default.volumeDrivers", NULL},
+	};
+	/* "/" allows every normalised source; only what is denied is not. */
+	static const struct mcase root_allowed[] = {
+	    {{BIND("/", false, true), BIND("/srv/x", false, true)}, 2, NULL, NULL},
+	    {{BIND("/etc", false, false)}, 1, "default.bindMounts.deny", "\"/etc\""},
+	    {{BIND("/etc/passwd", false, false)}, 1, "default.bindMounts.deny", NULL},
+	    {{BIND("/etcetera", false, false)}, 1, NULL, NULL},
+	    {{BIND("/./etc", false, false)}, 1, "default.bindMounts.deny", "normalised"},
+	    {{VOLUME("anything"), VOLUME(NULL), TMPFS}, 3, NULL, NULL},
+	};
+	/* Only tmpfs is restricted: binds are not checked at all, but a type
+	 * it does not know is still refused, by the one rule there is. */
+	static const struct mcase tmpfs_only[] = {
+	    {{BIND("not/normal/", false, true), VOLUME(NULL)}, 2, NULL, NULL},
+	    {{{"devpts", NULL, NULL, false, false}}, 1, "default.forbidTmpfs", "devpts"},
+	    {{TMPFS}, 1, "default.forbidTmpfs", NULL},
+	};
+	/* A rule set without storage rules does not look at mounts. */
+	static const struct mcase none[] = {
+	    {{BIND("x", false, true), VOLUME(NULL), {"weird", NULL, NULL, false, false}},
+	     3,
+	     NULL,
+	     NULL},
+	};
+
+	run_mcases("{\"default\": {\"bindMounts\": {\"allow\": []}, \"volumeDrivers\": []}}",
+		   forbid_all, sizeof(forbid_all) / sizeof(forbid_all[0]));
+	run_mcases("{\"default\": {\"bindMounts\": {\"allow\": [\"/\"], \"deny\": [\"/etc\"]}}}",
+		   root_allowed, sizeof(root_allowed) / sizeof(root_allowed[0]));
+	run_mcases("{\"default\": {\"forbidTmpfs\": true}}", tmpfs_only,
+		   sizeof(tmpfs_only) / sizeof(tmpfs_only[0]));
+	run_mcases("{\"default\": {\"maxArgs\": 5}}", none, sizeof(none) / sizeof(none[0]));
+	run_mcases("{}", none, sizeof(none) / sizeof(none[0]));
+}
+
+static void test_storage_after_other_rules(void **state)
+{
+	struct tenant_policy *p =
+	    dec_ok("{\"default\": {\"forbidHostNetwork\": true, "
+		   "\"limits\": {\"pidsLimit\": {\"max\": 10, \"default\": 5}},"
+		   " \"forbidTmpfs\": true}}");
+	const struct tenant_mount m[] = {TMPFS};
+	struct tenant_request q;
+	struct engine_limits lim;
+	struct tenant_decision d;
+
+	/* The older rules come first and name themselves. */
+	base_req(&q, &lim);
+	q.network = "host";
+	q.mounts = m;
+	q.n_mounts = 1;
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.forbidHostNetwork");
+	base_req(&q, &lim);
+	lim.pids_limit = 11;
+	q.mounts = m;
+	q.n_mounts = 1;
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.limits.pidsLimit.max");
+	base_req(&q, &lim);
+	q.mounts = m;
+	q.n_mounts = 1;
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.forbidTmpfs");
+
+	/* The mounts-only check reads nothing else: not the network, not the
+	 * limits (no default is written), not a NULL image. */
+	memset(&q, 0, sizeof(q));
+	memset(&lim, 0, sizeof(lim));
+	q.network = "host";
+	q.limits = &lim;
+	assert_int_equal(tenant_policy_evaluate_mounts(p, &q, &d), TENANT_ALLOW);
+	assert_string_equal(d.rule, "");
+	assert_int_equal(lim.pids_limit, 0);
+	q.mounts = m;
+	q.n_mounts = 1;
+	assert_int_equal(tenant_policy_evaluate_mounts(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.forbidTmpfs");
+
+	/* A count without its array fails closed. */
+	q.mounts = NULL;
+	q.n_mounts = 2;
+	assert_int_equal(tenant_policy_evaluate_mounts(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.forbidTmpfs");
+	assert_non_null(strstr(d.reason, "2 mounts are missing"));
+	tenant_policy_free(p);
+}
+
+static void test_storage_tenants(void **state)
+{
+	static const struct {
+		uint32_t uid, gid;
+		const char *tenant;
+		struct tenant_mount m;
+		const char *want_tenant, *rule; /* rule NULL: allowed */
+	} cases[] = {
+	    {5, 5, NULL, TMPFS, "", "default.forbidTmpfs"},
+	    {5, 5, NULL, BIND("/etc", false, true), "", NULL},
+	    /* ci's rules replace default's: tmpfs is fine there */
+	    {1000, 5, NULL, TMPFS, "ci", NULL},
+	    {1000, 5, NULL, BIND("/srv/x", true, false), "ci", "tenants.ci.bindMounts.allow"},
+	    {2999, 5, NULL, BIND("/srv/ci/x", true, false), "ci", NULL},
+	    {7, 50, NULL, VOLUME("nfs"), "ops", "tenants.ops.volumeDrivers"},
+	    {7, 50, NULL, VOLUME("local"), "ops", NULL},
+	    /* ambiguous, not permitted, unknown: denied before any mount */
+	    {2500, 5, NULL, VOLUME("local"), "", "tenants"},
+	    {2500, 5, "ops", VOLUME("nfs"), "ops", "tenants.ops.volumeDrivers"},
+	    {2500, 5, "ci", BIND("/srv/ci", true, false), "ci", NULL},
+	    {1000, 5, "ops", VOLUME("local"), "ops", "tenants.ops"},
+	    {1000, 5, "nope", TMPFS, "", "tenants"},
+	};
+	struct tenant_policy *p =
+	    dec_ok("{\"default\": {\"forbidTmpfs\": true},"
+		   " \"tenants\": {"
+		   "  \"ci\": {\"uids\": [1000, \"2000-2999\"], \"bindMounts\": {\"allow\": "
+		   "[\"/srv/ci\"]}},"
+		   "  \"ops\": {\"uids\": [2500], \"gids\": [50], \"volumeDrivers\": [\"local\"]}"
+		   "}}");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tenant_request q;
+		struct engine_limits lim;
+		struct tenant_decision d, dm;
+		enum tenant_verdict v, vm;
+
+		base_req(&q, &lim);
+		q.uid = cases[i].uid;
+		q.gid = cases[i].gid;
+		q.tenant = cases[i].tenant;
+		q.mounts = &cases[i].m;
+		q.n_mounts = 1;
+		v = tenant_policy_evaluate(p, &q, &d);
+		vm = tenant_policy_evaluate_mounts(p, &q, &dm);
+		if (v != (cases[i].rule ? TENANT_DENY : TENANT_ALLOW) || vm != v) {
+			print_error("case %zu: verdicts %d/%d (%s: %s / %s: %s)\n", i, v, vm,
+				    d.rule, d.reason, dm.rule, dm.reason);
+			fail();
+		}
+		assert_string_equal(d.tenant, cases[i].want_tenant);
+		assert_string_equal(dm.tenant, cases[i].want_tenant);
+		assert_string_equal(d.rule, cases[i].rule ? cases[i].rule : "");
+		assert_string_equal(dm.rule, d.rule);
+	}
+	tenant_policy_free(p);
+}
+
+/* V holds exactly the strings of WANT (NULL-terminated), in any order. */
+static bool same_set(char **v, const char *const *want)
+{
+	size_t n = 0, nw = 0;
+
+	if (!v) {
+		print_error("no list\n");
+		return false;
+	}
+	while (v[n])
+		n++;
+	for (; want[nw]; nw++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n; i++)
+			found |= !strcmp(v[i], want[nw]);
+		if (!found) {
+			print_error("\"%s\" missing (%zu entries)\n", want[nw], n);
+			return false;
+		}
+	}
+	if (n != nw) {
+		print_error("%zu entries, want %zu (first \"%s\")\n", n, nw, n ? v[0] : "");
+		return false;
+	}
+	return true;
+}
+
+static void assert_set(char **v, const char *const *want)
+{
+	assert_true(same_set(v, want));
+}
+
+static struct tenant_policy *combined(const char *a, const char *b)
+{
+	struct tenant_policy *pa = dec_ok(a), *pb = dec_ok(b), *m = NULL;
+	struct err *err = NULL;
+
+	if (tenant_policy_combine(pa, pb, "b.json", &m, &err) < 0) {
+		print_error("combine: %s\n", err->msg);
+		fail();
+	}
+	tenant_policy_free(pa);
+	tenant_policy_free(pb);
+	return m;
+}
+
+/* The merged policy encodes to text that decodes to the same encoding. */
+static void assert_reencodes(const struct tenant_policy *m)
+{
+	struct tenant_policy *p2;
+	char *t1 = NULL, *t2 = NULL;
+	struct err *err = NULL;
+
+	assert_int_equal(tenant_policy_encode(m, &t1, &err), 0);
+	p2 = dec_ok(t1);
+	assert_int_equal(tenant_policy_encode(p2, &t2, &err), 0);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	tenant_policy_free(p2);
+}
+
+static void test_storage_merge(void **state)
+{
+	/* Both merges share these semantics; each is run both ways. */
+	static const struct {
+		const char *a, *b;
+		const char *allow[6]; /* NULL first: no allow list; "[]": empty */
+		const char *deny[4];
+		const char *drivers[4];
+		bool ro, create, tmpfs;
+	} cases[] = {
+	    /* allow lists intersect: of nested pairs the deeper; disjoint
+	     * entries admit nothing */
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv\", \"/data/a\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/x\", \"/data\", \"/other\"]}}}",
+	     {"/srv/x", "/data/a"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/a\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"allow\": [\"/b\"]}}}",
+	     {"[]"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    /* in one file only: as it is */
+	    {"{}",
+	     "{\"default\": {\"bindMounts\": {\"allow\": [\"/u\", \"/v/w\"]}}}",
+	     {"/u", "/v/w"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/s\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"readOnly\": false}}}",
+	     {"/s"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    /* [] stays [] */
+	    {"{\"default\": {\"bindMounts\": {\"allow\": []}}}",
+	     "{\"default\": {\"bindMounts\": {\"allow\": [\"/srv\"]}}}",
+	     {"[]"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    /* "/" holds everything: the other file's entries are kept */
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"allow\": [\"/srv\", \"/tmp\"]}}}",
+	     {"/srv", "/tmp"},
+	     {NULL},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    /* deny lists add, without duplicates; an allowed path a deny
+	     * covers is dropped */
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/a\", \"/srv/b\"], "
+	     "\"deny\": [\"/etc\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"deny\": [\"/srv/a\", \"/etc\"]}}}",
+	     {"/srv/b"},
+	     {"/etc", "/srv/a"},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    {"{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/a\"]}}}",
+	     "{\"default\": {\"bindMounts\": {\"deny\": [\"/srv\"]}}}",
+	     {"[]"},
+	     {"/srv"},
+	     {NULL},
+	     false,
+	     false,
+	     false},
+	    /* booleans OR */
+	    {"{\"default\": {\"bindMounts\": {\"readOnly\": true}, \"forbidTmpfs\": false}}",
+	     "{\"default\": {\"bindMounts\": {\"readOnly\": false, \"forbidCreate\": true}, "
+	     "\"forbidTmpfs\": true}}",
+	     {NULL},
+	     {NULL},
+	     {NULL},
+	     true,
+	     true,
+	     true},
+	    /* drivers intersect; in one file only, as they are; [] stays */
+	    {"{\"default\": {\"volumeDrivers\": [\"local\", \"nfs\"]}}",
+	     "{\"default\": {\"volumeDrivers\": [\"nfs\", \"ceph\"]}}",
+	     {NULL},
+	     {NULL},
+	     {"nfs"},
+	     false,
+	     false,
+	     false},
+	    {"{}",
+	     "{\"default\": {\"volumeDrivers\": [\"local\"]}}",
+	     {NULL},
+	     {NULL},
+	     {"local"},
+	     false,
+	     false,
+	     false},
+	    {"{\"default\": {\"volumeDrivers\": [\"local\"]}}",
+	     "{\"default\": {\"volumeDrivers\": []}}",
+	     {NULL},
+	     {NULL},
+	     {"[]"},
+	     false,
+	     false,
+	     false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) * 4; i++) {
+		size_t c = i / 4;
+		bool swap = i & 1, comb = i & 2;
+		const char *x = swap ? cases[c].b : cases[c].a, *y = swap ? cases[c].a : cases[c].b;
+		struct tenant_policy *m = comb ? combined(x, y) : merged(x, y);
+		const struct tenant_rules *r = &m->def;
+		static const char *const none[] = {NULL};
+
+		bool ok = true;
+
+		if (!cases[c].allow[0])
+			ok &= !r->bind_allow;
+		else
+			ok &= same_set(r->bind_allow,
+				       strcmp(cases[c].allow[0], "[]") ? cases[c].allow : none);
+		if (!cases[c].deny[0])
+			ok &= !r->bind_deny;
+		else
+			ok &= same_set(r->bind_deny, cases[c].deny);
+		if (!cases[c].drivers[0])
+			ok &= !r->volume_drivers;
+		else
+			ok &= same_set(r->volume_drivers,
+				       strcmp(cases[c].drivers[0], "[]") ? cases[c].drivers : none);
+		ok &= r->bind_read_only == cases[c].ro &&
+		      r->bind_forbid_create == cases[c].create && r->forbid_tmpfs == cases[c].tmpfs;
+		if (!ok) {
+			print_error("case %zu (%s%s) differs\n", c, comb ? "combine" : "tighten",
+				    swap ? ", swapped" : "");
+			fail();
+		}
+		assert_reencodes(m);
+		tenant_policy_free(m);
+	}
+}
+
+static void test_storage_merge_decides(void **state)
+{
+	struct tenant_policy *m;
+	struct tenant_decision d;
+	struct tenant_mount b;
+
+	/* A source must satisfy both files. */
+	m = merged("{\"default\": {\"bindMounts\": {\"allow\": [\"/srv\", \"/data/a\"]}}}",
+		   "{\"default\": {\"bindMounts\": {\"allow\": [\"/srv/x\", \"/data\"], "
+		   "\"deny\": [\"/data/a/k\"]}}}");
+	b = BIND("/srv/x/y", false, false);
+	assert_int_equal(eval_mounts(m, &b, 1, &d), TENANT_ALLOW);
+	b = BIND("/srv/y", false, false);
+	assert_int_equal(eval_mounts(m, &b, 1, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.allow");
+	b = BIND("/data/a", false, false);
+	assert_int_equal(eval_mounts(m, &b, 1, &d), TENANT_ALLOW);
+	b = BIND("/data/b", false, false);
+	assert_int_equal(eval_mounts(m, &b, 1, &d), TENANT_DENY);
+	b = BIND("/data/a/k/z", false, false);
+	assert_int_equal(eval_mounts(m, &b, 1, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.deny");
+	tenant_policy_free(m);
+
+	/* The user's "default" tightens every tenant, its tenant entry that
+	 * tenant; a user's loosening changes nothing. */
+	m = merged("{\"tenants\": {\"ci\": {\"uids\": [7], \"volumeDrivers\": [\"local\"]},"
+		   " \"ops\": {\"uids\": [8], \"bindMounts\": {\"readOnly\": true}}}}",
+		   "{\"default\": {\"forbidTmpfs\": true}, \"tenants\": {\"ci\": "
+		   "{\"volumeDrivers\": [\"local\", \"nfs\"], \"bindMounts\": {\"allow\": "
+		   "[\"/srv\"]}}, \"ops\": {\"bindMounts\": {\"readOnly\": false}}}}");
+	assert_true(m->tenants[0].rules.forbid_tmpfs);
+	assert_true(m->tenants[1].rules.forbid_tmpfs);
+	assert_set(m->tenants[0].rules.volume_drivers, (const char *const[]){"local", NULL});
+	assert_set(m->tenants[0].rules.bind_allow, (const char *const[]){"/srv", NULL});
+	assert_null(m->tenants[1].rules.bind_allow);
+	assert_true(m->tenants[1].rules.bind_read_only);
+	tenant_policy_free(m);
+
+	/* Another system file's own tenant comes as it is; "default" of the
+	 * first file does not bind it, a shared tenant is tightened. */
+	m = combined(
+	    "{\"default\": {\"forbidTmpfs\": true}, \"tenants\": {\"ci\": {\"uids\": "
+	    "[7], \"bindMounts\": {\"allow\": [\"/srv\"]}}}}",
+	    "{\"tenants\": {\"ci\": {\"bindMounts\": {\"allow\": [\"/srv/ci\"], "
+	    "\"forbidCreate\": true}}, \"web\": {\"gids\": [33], \"volumeDrivers\": []}}}");
+	assert_int_equal(m->n_tenants, 2);
+	assert_string_equal(m->tenants[0].name, "ci");
+	assert_set(m->tenants[0].rules.bind_allow, (const char *const[]){"/srv/ci", NULL});
+	assert_true(m->tenants[0].rules.bind_forbid_create);
+	assert_false(m->tenants[0].rules.forbid_tmpfs);
+	assert_string_equal(m->tenants[1].name, "web");
+	assert_non_null(m->tenants[1].rules.volume_drivers);
+	assert_null(m->tenants[1].rules.volume_drivers[0]);
+	assert_false(m->tenants[1].rules.forbid_tmpfs);
+	assert_reencodes(m);
+	tenant_policy_free(m);
+}
+
+static void test_storage_encode(void **state)
+{
+	struct tenant_policy *p = dec_ok(storage_policy), *p2;
+	char *t1 = NULL, *t2 = NULL;
+	struct err *err = NULL;
+
+	assert_int_equal(tenant_policy_encode(p, &t1, &err), 0);
+	p2 = dec_ok(t1);
+	assert_int_equal(tenant_policy_encode(p2, &t2, &err), 0);
+	assert_string_equal(t1, t2);
+	/* Equal, field by field. */
+	assert_set(p2->def.bind_allow, (const char *const[]){"/srv/data", "/", NULL});
+	assert_set(p2->def.bind_deny, (const char *const[]){"/etc", "/srv/data/x", NULL});
+	assert_true(p2->def.bind_read_only);
+	assert_true(p2->def.bind_forbid_create);
+	assert_set(p2->def.volume_drivers, (const char *const[]){"local", "nfs:v2", NULL});
+	assert_true(p2->def.forbid_tmpfs);
+	assert_non_null(p2->tenants[0].rules.bind_allow);
+	assert_null(p2->tenants[0].rules.bind_allow[0]);
+	assert_null(p2->tenants[0].rules.bind_deny);
+	assert_non_null(p2->tenants[0].rules.volume_drivers);
+	assert_null(p2->tenants[0].rules.volume_drivers[0]);
+	assert_false(p2->tenants[0].rules.forbid_tmpfs);
+	assert_null(p2->tenants[1].rules.bind_allow);
+	assert_set(p2->tenants[1].rules.bind_deny, (const char *const[]){"/", NULL});
+	assert_false(p2->tenants[1].rules.bind_read_only);
+	assert_null(p2->tenants[1].rules.volume_drivers);
+	/* The text: sorted keys, [] kept, false left out. */
+	assert_non_null(strstr(t1, "\"allow\": []"));
+	assert_non_null(strstr(t1, "\"volumeDrivers\": []"));
+	assert_non_null(strstr(t1, "\"forbidCreate\": true"));
+	assert_non_null(strstr(t1, "\"forbidTmpfs\": true"));
+	assert_null(strstr(t1, "false"));
+	assert_true(strstr(t1, "\"bindMounts\"") < strstr(t1, "\"forbidTmpfs\""));
+	assert_true(strstr(t1, "\"forbidTmpfs\"") < strstr(t1, "\"volumeDrivers\""));
+	free(t1);
+	free(t2);
+	tenant_policy_free(p);
+	tenant_policy_free(p2);
+}
+
+/* The shipped examples' storage rules decide as policy/examples/README.md
+ * says (run from the top of the tree, as test_tenant_files is). */
+static struct tenant_policy *dec_file(const char *path)
+{
+	static char buf[64 * 1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		print_error("%s: cannot open (run from the top of the tree)\n", path);
+		fail();
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return dec_ok(buf);
+}
+
+static enum tenant_verdict eval_as(const struct tenant_policy *p, uint32_t uid,
+				   struct tenant_mount m, struct tenant_decision *d)
+{
+	struct tenant_request q = {0};
+
+	q.uid = q.gid = uid;
+	q.mounts = &m;
+	q.n_mounts = 1;
+	return tenant_policy_evaluate_mounts(p, &q, d);
+}
+
+static void test_examples_storage(void **state)
+{
+	struct tenant_policy *p = dec_file("policy/examples/untrusted-jobs.json");
+	struct tenant_decision d;
+
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared", true, false), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.allow");
+	assert_int_equal(eval_as(p, 1000, VOLUME("local"), &d), TENANT_ALLOW);
+	assert_int_equal(eval_as(p, 1000, VOLUME("nfs"), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.volumeDrivers");
+	assert_int_equal(eval_as(p, 1000, TMPFS, &d), TENANT_ALLOW);
+	tenant_policy_free(p);
+
+	p = dec_file("policy/examples/build-farm.json");
+	for (uint32_t uid = 2000; uid <= 2100; uid += 100) {
+		const char *t = uid == 2000 ? "tenants.builders" : "tenants.testers";
+		char rule[128];
+
+		assert_int_equal(eval_as(p, uid, BIND("/srv/build-cache/go", true, false), &d),
+				 TENANT_ALLOW);
+		assert_int_equal(eval_as(p, uid, BIND("/srv/build-cache", true, false), &d),
+				 TENANT_ALLOW);
+		assert_int_equal(eval_as(p, uid, BIND("/srv/build-cache-old", true, false), &d),
+				 TENANT_DENY);
+		snprintf(rule, sizeof(rule), "%s.bindMounts.allow", t);
+		assert_string_equal(d.rule, rule);
+		assert_int_equal(eval_as(p, uid, BIND("/srv/build-cache/go", false, false), &d),
+				 TENANT_DENY);
+		snprintf(rule, sizeof(rule), "%s.bindMounts.readOnly", t);
+		assert_string_equal(d.rule, rule);
+		assert_int_equal(eval_as(p, uid, BIND("/srv/build-cache/new", true, true), &d),
+				 TENANT_DENY);
+		snprintf(rule, sizeof(rule), "%s.bindMounts.forbidCreate", t);
+		assert_string_equal(d.rule, rule);
+		assert_int_equal(eval_as(p, uid, VOLUME("local"), &d), TENANT_ALLOW);
+		assert_int_equal(eval_as(p, uid, VOLUME("nfs"), &d), TENANT_DENY);
+		assert_int_equal(eval_as(p, uid, TMPFS, &d), TENANT_ALLOW);
+	}
+	assert_int_equal(eval_as(p, 5, BIND("/srv/build-cache", true, false), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.allow");
+	assert_int_equal(eval_as(p, 5, VOLUME("local"), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.volumeDrivers");
+	tenant_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_decode_errors),   cmocka_unit_test(test_decode_size_cap),
-	    cmocka_unit_test(test_rules),	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_tenants),	    cmocka_unit_test(test_tighten),
-	    cmocka_unit_test(test_seccomp_profile), cmocka_unit_test(test_empty_policy_allows),
-	    cmocka_unit_test(test_size_parse),	    cmocka_unit_test(test_encode_roundtrip),
+	    cmocka_unit_test(test_decode_errors),
+	    cmocka_unit_test(test_decode_size_cap),
+	    cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_tenants),
+	    cmocka_unit_test(test_tighten),
+	    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_empty_policy_allows),
+	    cmocka_unit_test(test_size_parse),
+	    cmocka_unit_test(test_encode_roundtrip),
+	    cmocka_unit_test(test_storage_decode_edges),
+	    cmocka_unit_test(test_storage_rules),
+	    cmocka_unit_test(test_storage_empty_lists),
+	    cmocka_unit_test(test_storage_after_other_rules),
+	    cmocka_unit_test(test_storage_tenants),
+	    cmocka_unit_test(test_storage_merge),
+	    cmocka_unit_test(test_storage_merge_decides),
+	    cmocka_unit_test(test_storage_encode),
+	    cmocka_unit_test(test_examples_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
