@@ -7,6 +7,7 @@
 #ifndef MOAT_CLI_H
 #define MOAT_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -113,6 +114,9 @@ void cli_prune_clock(struct prune_clock *clk);
 int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed);
 
 /* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
+/* jansson's text of V (FLAGS as json_dumps) with Go's encoding/json
+ * escapes, as Docker's daemon writes JSON; malloc'd, NULL on ENOMEM. */
+char *cli_json_dump(json_t *v, size_t flags);
 int cli_fail(struct err **err);
 /* getopt_long's '?' or ':' for ARGV as one line; returns 125. */
 int cli_bad_flag(char **argv, int c);
@@ -162,6 +166,13 @@ int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume(struct cli_ctx *ctx, int argc, char **argv);
+/* `volume prune` after its prompt (also `system prune --volumes`): removes
+ * the unused volumes (anonymous only unless ALL) that pass F, prints
+ * "Deleted Volumes:" and their names, audits "volume.prune"; *RECLAIMED
+ * gets the bytes. 0, or the exit status after printing the error. */
+int cli_volume_prune_run(struct cli_ctx *ctx, bool all, const struct prune_filter *f,
+			 uint64_t *reclaimed);
 /* The container part of `container prune` and `system prune`: removes
  * every stopped container MATCH keeps (audited like rm), prints Docker's
  * "Deleted Containers:" block, adds the writable layers' sizes to

@@ -13,6 +13,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "engine/events.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
@@ -263,4 +264,34 @@ int cli_audit_admissions(struct audit_log *l, const char *action, char **decisio
 			return 125;
 	}
 	return 0;
+}
+
+/*
+ * jansson's text of V with Go's encoding/json habits on top: "<", ">",
+ * "&" and U+2028/U+2029 escaped (they can only occur inside strings, so a
+ * plain replacement is exact). Docker's daemon writes its JSON that way.
+ */
+char *cli_json_dump(json_t *v, size_t flags)
+{
+	_cleanup_free_ char *raw = json_dumps(v, flags | JSON_ENCODE_ANY);
+	char *out, *o;
+
+	if (!raw)
+		return NULL;
+	out = malloc(strlen(raw) * 6 + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *s = raw; *s; s++) {
+		if (*s == '<' || *s == '>' || *s == '&') {
+			o += sprintf(o, "\\u%04x", (unsigned)*s);
+		} else if (!strncmp(s, "\xe2\x80\xa8", 3) || !strncmp(s, "\xe2\x80\xa9", 3)) {
+			o += sprintf(o, "\\u%04x", s[2] == '\xa8' ? 0x2028u : 0x2029u);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+	return out;
 }

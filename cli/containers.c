@@ -561,7 +561,7 @@ int cli_prune_stopped(struct cli_ctx *ctx,
 		snprintf(upper, sizeof(upper), "%s/containers/%s/upper", ctx->root, r->id);
 		sz = engine_inspect_dir_size(upper);
 		/* Audited like `moat rm`. */
-		if (engine_remove(&ec, r->id, false, true, &err) < 0) {
+		if (engine_remove(&ec, r->id, false, true, false, &err) < 0) {
 			/* started again meanwhile, or the audit log refused: say so,
 			 * go on with the others, and fail at the end */
 			fprintf(stderr, "moat: %s\n", err ? err->msg : "prune failed");

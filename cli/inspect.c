@@ -120,36 +120,6 @@ static int inspect_image(struct inspector *in, const char *ref, json_t **out, st
 	return r;
 }
 
-/*
- * jansson's text of V with Go's encoding/json habits on top: "<", ">",
- * "&" and U+2028/U+2029 escaped (they can only occur inside strings, so a
- * plain replacement is exact). Docker's daemon writes its JSON that way.
- */
-static char *dump(json_t *v, size_t flags)
-{
-	_cleanup_free_ char *raw = json_dumps(v, flags | JSON_ENCODE_ANY);
-	char *out, *o;
-
-	if (!raw)
-		return NULL;
-	out = malloc(strlen(raw) * 6 + 1);
-	if (!out)
-		return NULL;
-	o = out;
-	for (const char *s = raw; *s; s++) {
-		if (*s == '<' || *s == '>' || *s == '&') {
-			o += sprintf(o, "\\u%04x", (unsigned)*s);
-		} else if (!strncmp(s, "\xe2\x80\xa8", 3) || !strncmp(s, "\xe2\x80\xa9", 3)) {
-			o += sprintf(o, "\\u%04x", s[2] == '\xa8' ? 0x2028u : 0x2029u);
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-	return out;
-}
-
 int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_only)
 {
 	static const struct option opts[] = {
@@ -288,7 +258,7 @@ int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_o
 		}
 		fwrite(text, 1, len, stdout);
 	} else {
-		_cleanup_free_ char *text = dump(all, JSON_INDENT(4));
+		_cleanup_free_ char *text = cli_json_dump(all, JSON_INDENT(4));
 
 		if (!text) {
 			err_errno(&err, ENOMEM, "inspect");

@@ -404,7 +404,7 @@ static int rm_opt(int c, void *arg)
 	if (c == 'f')
 		a->force = true;
 	else if (c == 'v')
-		a->volumes = true; /* no volumes yet: nothing more to remove */
+		a->volumes = true; /* its anonymous volumes go too */
 	return 0;
 }
 
@@ -414,7 +414,7 @@ static int do_rm(struct cli_ctx *ctx, const char *id, void *arg, struct err **er
 	struct engine_ctx ec;
 
 	cli_engine_ctx(ctx, &ec);
-	return engine_remove(&ec, id, a->force, false, err);
+	return engine_remove(&ec, id, a->force, false, a->volumes, err);
 }
 
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv)

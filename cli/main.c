@@ -57,6 +57,7 @@ static const struct verb {
     {"logout", cmd_logout, "Log out from a registry"},
     {"images", cmd_images, "List images"},
     {"system", cmd_system, "Manage moat (system prune)"},
+    {"volume", cmd_volume, "Manage volumes"},
     {"policy", cmd_policy, "Show the tenant policy, or check an invocation against it"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},

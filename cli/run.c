@@ -52,7 +52,58 @@ enum {
 	OPT_ULIMIT,
 	OPT_OOM_SCORE_ADJ,
 	OPT_SHM_SIZE,
+	/* storage (mount_flag) */
+	OPT_MOUNT,
+	OPT_TMPFS,
+	OPT_VOLUMES_FROM,
 };
+
+/* -v, --mount, --tmpfs: parsed at once (a bad spec fails before the image
+ * is even looked at), kept in flag order. */
+static int mount_flag(int c, const char *arg, struct engine_mount_opts *m, size_t *n_from,
+		      struct err **err)
+{
+	struct mount_req r = {0}, *v;
+	int ret;
+
+	if (c == OPT_VOLUMES_FROM) {
+		char **nv = realloc(m->volumes_from, (*n_from + 2) * sizeof(char *));
+		if (!nv)
+			return err_errno(err, ENOMEM, "--volumes-from");
+		m->volumes_from = nv;
+		if (!(nv[*n_from] = strdup(arg)))
+			return err_errno(err, ENOMEM, "--volumes-from");
+		nv[++*n_from] = NULL;
+		return 0;
+	}
+	if (m->n_reqs >= ENGINE_MAX_MOUNTS)
+		return err_set(err, E2BIG, "too many mounts (at most %d)", ENGINE_MAX_MOUNTS);
+	ret = c == 'v'	       ? mountspec_parse_volume(arg, &r, err)
+	      : c == OPT_MOUNT ? mountspec_parse_mount(arg, &r, err)
+			       : mountspec_parse_tmpfs(arg, &r, err);
+	if (ret < 0)
+		return err_prefix(err, "invalid argument \"%.200s\" for \"%s\" flag", arg,
+				  c == 'v'	   ? "-v, --volume"
+				  : c == OPT_MOUNT ? "--mount"
+						   : "--tmpfs");
+	v = realloc(m->reqs, (m->n_reqs + 1) * sizeof(*v));
+	if (!v) {
+		mount_req_free(&r);
+		return err_errno(err, ENOMEM, "mounts");
+	}
+	m->reqs = v;
+	v[m->n_reqs++] = r;
+	return 0;
+}
+
+static void mount_opts_free(struct engine_mount_opts *m)
+{
+	for (size_t i = 0; i < m->n_reqs; i++)
+		mount_req_free(&m->reqs[i]);
+	free(m->reqs);
+	strvfree(m->volumes_from);
+	memset(m, 0, sizeof(*m));
+}
 
 static int strv_push(char ***v, size_t *n, const char *s)
 {
@@ -303,6 +354,10 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	    {"ulimit", required_argument, NULL, OPT_ULIMIT},
 	    {"oom-score-adj", required_argument, NULL, OPT_OOM_SCORE_ADJ},
 	    {"shm-size", required_argument, NULL, OPT_SHM_SIZE},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"mount", required_argument, NULL, OPT_MOUNT},
+	    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+	    {"volumes-from", required_argument, NULL, OPT_VOLUMES_FROM},
 	    {NULL, 0, NULL, 0},
 	};
 	struct engine_create_opts o = {.stop_timeout = -1, .net = SANDBOX_NET_NONE};
@@ -315,14 +370,23 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	size_t ne = 0, na = 0, nd = 0;
 	bool detach = false;
 	char id[SHA256_HEX_LEN + 1];
+	size_t n_from = 0;
+	__attribute__((cleanup(mount_opts_free))) struct engine_mount_opts mounts = {0};
 	int c, r;
 
 	cli_engine_ctx(ctx, &ec);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:m:c:" : "+ite:w:u:h:l:m:c:",
+	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:m:c:v:" : "+ite:w:u:h:l:m:c:v:",
 				longopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+		case OPT_MOUNT:
+		case OPT_TMPFS:
+		case OPT_VOLUMES_FROM:
+			if (mount_flag(c, optarg, &mounts, &n_from, &err) < 0)
+				return cli_fail(&err);
+			break;
 		case 'd':
 			if (!run)
 				return cli_bad_flag(argv, '?');
@@ -494,6 +558,7 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	o.cap_add = cap_add;
 	o.cap_drop = cap_drop;
 	o.labels = labels;
+	o.mounts = mounts;
 	if (mode == MODE_CHECK) {
 		/* `moat policy check`: everything create decides, nothing made. */
 		o.dry_run = true;

@@ -47,7 +47,7 @@ void cli_prune_clock(struct prune_clock *clk)
 }
 
 /* Docker's prompt.Confirm: one line, trimmed, "y" or "Y". */
-static bool confirmed(bool all, const struct prune_filter *f)
+static bool confirmed(bool all, bool volumes, const struct prune_filter *f)
 {
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
@@ -57,6 +57,8 @@ static bool confirmed(bool all, const struct prune_filter *f)
 	printf("WARNING! This will remove:\n  - all stopped containers\n  - %s\n",
 	       all ? "all images without at least one container associated to them"
 		   : "all dangling images");
+	if (volumes)
+		printf("  - all anonymous volumes not used by at least one container\n");
 	if (f->n_shown) {
 		printf("\n  Items to be pruned will be filtered with:\n");
 		for (size_t i = 0; i < f->n_shown; i++)
@@ -83,14 +85,15 @@ static bool keep_container(const struct container_record *r, void *arg)
 static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"all", no_argument, NULL, 'a'},	      {"force", no_argument, NULL, 'f'},
+	    {"filter", required_argument, NULL, 'F'}, {"volumes", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
-	struct prune_filter fc = {0}, fi = {0};
+	struct prune_filter fc = {0}, fi = {0}, fv = {0};
+	uint64_t rv = 0;
+	bool volumes = false;
+	int sv = 0;
 	struct prune_clock clk;
 	struct err *err = NULL;
 	uint64_t rc = 0, ri = 0;
@@ -116,6 +119,9 @@ static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 		case 'F':
 			specs[nspecs++] = optarg;
 			break;
+		case 'V':
+			volumes = true;
+			break;
 		case 'h':
 			printf("Usage: moat system prune [OPTIONS]\n\nRemove unused data\n\n"
 			       "Options:\n"
@@ -123,7 +129,8 @@ static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 			       "ones\n"
 			       "      --filter filter   Provide filter values (e.g. "
 			       "\"label=<key>=<value>\")\n"
-			       "  -f, --force           Do not prompt for confirmation\n");
+			       "  -f, --force           Do not prompt for confirmation\n"
+			       "      --volumes         Prune anonymous volumes\n");
 			return 0;
 		default:
 			return cli_bad_flag(argv, c);
@@ -136,26 +143,35 @@ static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 	/* One "now" for both kinds, as the user gave it once. */
 	cli_prune_clock(&clk);
 	if (prune_filter_parse(specs, nspecs, PRUNE_CONTAINERS, all, &clk, &fc, &err) < 0 ||
-	    prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &fi, &err) < 0) {
+	    prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &fi, &err) < 0 ||
+	    (volumes &&
+	     prune_filter_parse(specs, nspecs, PRUNE_VOLUMES, false, &clk, &fv, &err) < 0)) {
 		prune_filter_clear(&fc);
+		prune_filter_clear(&fi);
 		return cli_fail(&err);
 	}
-	if (!force && !confirmed(all, &fc)) {
+	if (!force && !confirmed(all, volumes, &fc)) {
 		/* Docker: cancelled, nothing removed, nothing more said. */
 		prune_filter_clear(&fc);
 		prune_filter_clear(&fi);
+		prune_filter_clear(&fv);
 		return 0;
 	}
 	sc = cli_prune_stopped(ctx, keep_container, &fc, &rc);
 	si = sc == 125 ? 125 : cli_image_prune_run(ctx, &fi, &ri);
+	/* Volumes after containers: those only removed containers used are
+	 * unused now. */
+	if (volumes && sc != 125 && si != 125)
+		sv = cli_volume_prune_run(ctx, false, &fv, &rv);
 	prune_filter_clear(&fc);
 	prune_filter_clear(&fi);
-	if (sc == 125 || si == 125)
+	prune_filter_clear(&fv);
+	if (sc == 125 || si == 125 || sv == 125)
 		return 125;
-	engine_inspect_human_size(rc + ri, 4, size, sizeof(size));
+	engine_inspect_human_size(rc + ri + rv, 4, size, sizeof(size));
 	printf("Total reclaimed space: %s\n", size);
 	fflush(stdout);
-	return sc ? sc : si;
+	return sc ? sc : si ? si : sv;
 }
 
 int cmd_system(struct cli_ctx *ctx, int argc, char **argv)

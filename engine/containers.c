@@ -29,6 +29,7 @@
 #include "common/json.h"
 #include "common/userns.h"
 #include "engine/ctl.h"
+#include "engine/mounts.h"
 #include "sandbox/cgroup.h"
 
 void engine_container_record_free(struct container_record *r)
@@ -49,6 +50,7 @@ void engine_container_record_free(struct container_record *r)
 	free(r->apparmor);
 	free(r->restart);
 	free(r->limits_enforced);
+	engine_mounts_free(r->mounts, r->n_mounts);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -163,6 +165,13 @@ int engine_container_record_encode(const struct container_record *r, char **out,
 	}
 	if (r->limits_enforced)
 		json_object_set_new(o, "limits_enforced", json_string(r->limits_enforced));
+	if (r->n_mounts) {
+		json_t *m = engine_mounts_json(r->mounts, r->n_mounts);
+
+		if (!m)
+			return err_errno(err, ENOMEM, "container record");
+		json_object_set_new(o, "mounts", m);
+	}
 	json_object_set_new(o, "state", json_string(ctr_state_name(r->state)));
 	json_object_set_new(o, "created", json_integer(r->created));
 	json_object_set_new(o, "started", json_integer(r->started));
@@ -307,6 +316,7 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    "stop_timeout", "restart",	     "log_max_size", "log_max_file", "state",
 	    "created",	    "started",	     "finished",     "pid",	     "exit_code",
 	    "oom_killed",   "restart_count", "image_trust",  "limits",	     "limits_enforced",
+	    "mounts",
 	};
 	_cleanup_json_ json_t *o = NULL;
 	_cleanup_free_ char *id = NULL, *caps = NULL, *state = NULL;
@@ -374,7 +384,11 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    (json_object_get(o, "limits") &&
 	     get_limits(json_object_get(o, "limits"), &out->limits, err) < 0) ||
 	    (json_object_get(o, "limits_enforced") &&
-	     get_str(o, "limits_enforced", false, &out->limits_enforced, err) < 0))
+	     get_str(o, "limits_enforced", false, &out->limits_enforced, err) < 0) ||
+	    /* optional: records written before storage lack it */
+	    (json_object_get(o, "mounts") &&
+	     engine_mounts_from_json(json_object_get(o, "mounts"), &out->mounts, &out->n_mounts,
+				     err) < 0))
 		goto bad;
 	if (!digest_hex_valid(id)) {
 		err_set(err, EINVAL, "container record: bad id");

@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "engine/limits.h"
 #include "engine/names.h"
+#include "volume/mountspec.h"
 
 #define CONTAINER_RECORD_MAX (1u << 20)
 #define CONTAINER_GROUPS_MAX 64
@@ -65,6 +66,10 @@ struct container_record {
 	/* What the last start could enforce, e.g. "cgroup v1 (memory cpu
 	 * pids), rlimits, oom_score_adj"; NULL before the first start. */
 	char *limits_enforced;
+	/* Storage as create settled it (engine/mounts.h): volumes by name,
+	 * binds by host path, tmpfs; parents before children. */
+	struct mount_req *mounts;
+	size_t n_mounts;
 
 	/* what it last did */
 	enum ctr_state state; /* as its monitor last wrote it */

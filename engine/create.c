@@ -317,6 +317,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	struct timespec now;
 	char hostname[65], cache[4200], dir[4200], upper[4300], work[4300], name[64];
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	struct engine_mounts_plan plan = {0};
+	_cleanup_strv_ char **made_volumes = NULL;
 	bool made_dir = false, named = false;
 	uint64_t caps = 0;
 	int ret;
@@ -386,11 +388,14 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 			goto out;
 	}
 
+	/* Storage: what it will be, before anything is made. */
+	if ((ret = engine_mounts_plan(c, &o->mounts, img, &plan, err)) < 0)
+		goto out;
 	/* The tenant policy decides on the final request (image resolved,
-	 * env files and flags merged, caps and seccomp settled) and fills
-	 * its limit defaults in before the record is written. */
+	 * env files and flags merged, caps, seccomp and mounts settled) and
+	 * fills its limit defaults in before the record is written. */
 	if ((ret = engine_tenant_enforce(c, o, img, &proc, caps, userns_names[ident.userns],
-					 &rec.limits, err)) < 0)
+					 plan.tm, plan.n, &rec.limits, err)) < 0)
 		goto out;
 	if (o->dry_run)
 		goto out; /* `moat policy check`: nothing is made */
@@ -415,6 +420,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 		goto out;
 	}
 	if (bpf.len && (ret = save_bpf(dir, &bpf, !o->rm, err)) < 0)
+		goto out;
+	if ((ret = engine_mounts_make(c, &ident, &plan, &made_volumes, err)) < 0)
 		goto out;
 	if (o->name && o->name[0]) {
 		ret = engine_name_reserve(c->root, o->name, id, err);
@@ -459,6 +466,8 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	rec.restart = (char *)(o->restart ? o->restart : "no");
 	rec.log_max_size = o->log_max_size;
 	rec.log_max_file = o->log_max_file ? o->log_max_file : 1;
+	rec.mounts = plan.mounts;
+	rec.n_mounts = plan.n;
 	rec.state = CTR_CREATED;
 	rec.created = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	/* A --rm container's record dies with it: no fsync on the hot path. */
@@ -469,12 +478,14 @@ out:
 				     err ? *err : NULL);
 		if (named)
 			engine_name_release(c->root, name, id);
+		engine_mounts_undo(c, &ident, made_volumes);
 		if (made_dir)
 			engine_container_dirs_remove("", dir, &ident);
 		id[0] = 0;
 	}
 	sandbox_bpf_free(&bpf);
 	engine_process_free(&proc);
+	engine_mounts_plan_free(&plan);
 	free(trust_how);
 	image_free(img);
 	image_store_close(store);

@@ -181,6 +181,7 @@ int engine_exec(const struct engine_ctx *c, const char *id, const struct engine_
 	struct image_store *store = NULL;
 	struct image *img = NULL;
 	struct sandbox_spec spec = {0};
+	struct sandbox_mount emounts[SANDBOX_MAX_MOUNTS];
 	struct sandbox_cgroup *cg = NULL;
 	struct audit_log *alog = NULL;
 	struct user_ids ids;
@@ -275,6 +276,17 @@ int engine_exec(const struct engine_ctx *c, const char *id, const struct engine_
 	spec.readonly_root = rec.read_only;
 	spec.apparmor_profile = rec.apparmor;
 	spec.cgroup = cg;
+	/* Landlock keeps the container's writable mounts writable for the
+	 * process too (targets and modes only: nothing is mounted). */
+	for (size_t i = 0; i < rec.n_mounts && i < SANDBOX_MAX_MOUNTS; i++)
+		emounts[spec.n_mounts++] = (struct sandbox_mount){
+		    .kind = rec.mounts[i].type == MOUNT_TMPFS ? SANDBOX_MOUNT_TMPFS
+							      : SANDBOX_MOUNT_BIND,
+		    .target = rec.mounts[i].target,
+		    .srcfd = -1,
+		    .readonly = rec.mounts[i].readonly,
+		};
+	spec.mounts = emounts;
 	if ((ret = engine_audit(alog, exec_event(&rec, &spec, o->detach), err)) < 0)
 		goto out;
 	if ((ret = sandbox_exec(&spec, pidfd, o->detach, &master, &helper, err)) < 0)

@@ -574,6 +574,77 @@ static int limits_enforced(json_t *o, const struct container_record *r)
 		   r->limits_enforced ? jstr(r->limits_enforced) : json_null());
 }
 
+/* Docker's "Mounts" (volumes with the local driver's mountpoint). */
+static json_t *mounts_arr(const struct container_record *r, const char *root)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < r->n_mounts; i++) {
+		const struct mount_req *m = &r->mounts[i];
+		json_t *o = json_object();
+		struct sbuf src = {0};
+		_cleanup_free_ char *source = NULL;
+		bool local = m->type == MOUNT_VOLUME && (!m->driver || !strcmp(m->driver, "local"));
+
+		if (m->type == MOUNT_BIND) {
+			sb_str(&src, m->source);
+		} else if (local) {
+			sb_str(&src, root ? root : "");
+			sb_str(&src, "/volumes/");
+			sb_str(&src, m->source);
+			sb_str(&src, "/_data");
+		} else {
+			sb_str(&src, "");
+		}
+		source = sb_take(&src);
+		if (!o || !source || put(o, "Type", jstr(mount_type_name(m->type))) ||
+		    (m->type == MOUNT_VOLUME && put(o, "Name", jstr(m->source))) ||
+		    put(o, "Source", jstr(source)) || put(o, "Destination", jstr(m->target)) ||
+		    (m->type == MOUNT_VOLUME &&
+		     put(o, "Driver", jstr(m->driver ? m->driver : "local"))) ||
+		    put(o, "Mode", jstr(m->readonly ? "ro" : "")) ||
+		    put(o, "RW", json_boolean(!m->readonly)) ||
+		    put(o, "Propagation",
+			jstr(m->type == MOUNT_BIND ? mount_propagation_name(m->propagation)
+						   : "")) ||
+		    json_array_append_new(a, steal_ptr(o)) < 0) {
+			json_decref(o);
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* HostConfig.Tmpfs: {"/run": "size=65536k,mode=1777"} or null. */
+static json_t *tmpfs_obj(const struct container_record *r)
+{
+	json_t *o = NULL;
+
+	for (size_t i = 0; i < r->n_mounts; i++) {
+		const struct mount_req *m = &r->mounts[i];
+		char opts[128];
+
+		if (m->type != MOUNT_TMPFS)
+			continue;
+		if (!o && !(o = json_object()))
+			return NULL;
+		snprintf(opts, sizeof(opts), "%smode=%o,%s,%s", m->readonly ? "ro," : "",
+			 m->tmpfs_mode ? m->tmpfs_mode : 01777, m->tmpfs_exec ? "exec" : "noexec",
+			 m->tmpfs_suid ? "suid" : "nosuid");
+		if (m->tmpfs_size) {
+			size_t l = strlen(opts);
+			snprintf(opts + l, sizeof(opts) - l, ",size=%llu",
+				 (unsigned long long)m->tmpfs_size);
+		}
+		if (put(o, m->target, json_string(opts))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o ? o : json_null();
+}
+
 static json_t *host_config(const struct container_record *r)
 {
 	uint64_t def = sandbox_caps_default();
@@ -589,7 +660,7 @@ static json_t *host_config(const struct container_record *r)
 	    put(o, "ReadonlyRootfs", json_boolean(r->read_only)) ||
 	    put(o, "SecurityOpt", security_opt(r)) || put(o, "UsernsMode", jstr(r->userns)) ||
 	    put(o, "Init", r->init ? json_true() : json_null()) || host_limits(o, &r->limits) ||
-	    limits_enforced(o, r)) {
+	    put(o, "Tmpfs", tmpfs_obj(r)) || limits_enforced(o, r)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -710,7 +781,7 @@ int engine_inspect_container(const struct container_record *r, enum ctr_state st
 	    put(o, "GraphDriver", graph_driver(r, env->root ? env->root : "")) ||
 	    (env->size_rw >= 0 && put(o, "SizeRw", json_integer(env->size_rw))) ||
 	    (env->size_rootfs >= 0 && put(o, "SizeRootFs", json_integer(env->size_rootfs))) ||
-	    put(o, "Mounts", json_array()) || put(o, "Config", config_obj(r)) ||
+	    put(o, "Mounts", mounts_arr(r, env->root)) || put(o, "Config", config_obj(r)) ||
 	    put(o, "NetworkSettings", network_settings(r)))
 		return err_errno(err, ENOMEM, "inspect container %.12s", r->id);
 	*out = steal_ptr(o);
@@ -860,8 +931,10 @@ int engine_inspect_ps_row(const struct container_record *r, enum ctr_state state
 	_cleanup_json_ json_t *o = json_object(), *labels = labels_obj(r->labels);
 	_cleanup_free_ char *cmd = engine_inspect_command(r->argv, trunc);
 	char created[96], ago[96], status[128], id[SHA256_HEX_LEN + 1], size[96];
-	struct sbuf lb = {0};
-	_cleanup_free_ char *ltext = NULL;
+	struct sbuf lb = {0}, mb = {0};
+	_cleanup_free_ char *ltext = NULL, *mtext = NULL;
+	char nvol[24];
+	size_t nv = 0, ml = 0;
 	const char *k;
 	json_t *v;
 
@@ -885,6 +958,22 @@ int engine_inspect_ps_row(const struct container_record *r, enum ctr_state state
 	ctr_status_text(state, engine_inspect_exit_code(r, state), r->started / 1000000000,
 			r->finished / 1000000000, env->now, status, sizeof(status));
 	snprintf(id, sizeof(id), "%.*s", trunc ? 12 : SHA256_HEX_LEN, r->id);
+	/* Docker's ps: volume names and bind sources; local volumes counted. */
+	for (size_t i = 0; i < r->n_mounts; i++) {
+		const struct mount_req *m = &r->mounts[i];
+
+		if (m->type == MOUNT_TMPFS)
+			continue;
+		if (m->type == MOUNT_VOLUME && (!m->driver || !strcmp(m->driver, "local")))
+			nv++;
+		if (ml)
+			sb_str(&mb, ",");
+		sb_str(&mb, m->source);
+		ml++;
+	}
+	snprintf(nvol, sizeof(nvol), "%zu", nv);
+	if (!(mtext = sb_take(&mb)))
+		return err_errno(err, ENOMEM, "ps");
 	if (env->size_rw < 0) {
 		snprintf(size, sizeof(size), "0B");
 	} else {
@@ -900,8 +989,8 @@ int engine_inspect_ps_row(const struct container_record *r, enum ctr_state state
 	}
 	if (put(o, "Command", jstr(cmd)) || put(o, "CreatedAt", json_string(created)) ||
 	    put(o, "ID", json_string(id)) || put(o, "Image", jstr(r->image)) ||
-	    put(o, "Labels", jstr(ltext)) || put(o, "LocalVolumes", json_string("0")) ||
-	    put(o, "Mounts", json_string("")) || put(o, "Names", jstr(names_normalize(r->name))) ||
+	    put(o, "Labels", jstr(ltext)) || put(o, "LocalVolumes", json_string(nvol)) ||
+	    put(o, "Mounts", jstr(mtext)) || put(o, "Names", jstr(names_normalize(r->name))) ||
 	    put(o, "Networks", jstr(r->net && r->net[0] ? r->net : "none")) ||
 	    put(o, "Ports", json_string("")) || put(o, "RunningFor", json_string(ago)) ||
 	    put(o, "Size", json_string(size)) ||

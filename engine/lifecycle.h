@@ -16,6 +16,7 @@
 #include "engine/config.h"
 #include "engine/events.h"
 #include "engine/limits.h"
+#include "engine/mounts.h"
 #include "engine/names.h"
 #include "sandbox/spec.h"
 
@@ -51,6 +52,7 @@ struct engine_create_opts {
 	unsigned log_max_file; /* 0: 1 */
 	struct engine_limits
 	    limits; /* --memory, --cpus, --ulimit, ... (pids_limit 0: the default) */
+	struct engine_mount_opts mounts; /* -v, --mount, --tmpfs, --volumes-from */
 };
 
 /* Creates a container (state "created"); fills ID. Nothing runs yet. */
@@ -84,9 +86,10 @@ int engine_verb_check(const struct engine_ctx *c, const char *id, enum ctr_verb 
 /* Sends SIG to ID's init; refused unless it runs. */
 int engine_kill(const struct engine_ctx *c, const char *id, int sig, struct err **err);
 
-/* `moat rm` (PRUNE: on behalf of `container prune`), with its audit
- * record "container.remove" (fail-closed). */
-int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool prune,
+/* `moat rm` (PRUNE: on behalf of `container prune`; VOLUMES: -v, its
+ * anonymous volumes go too), with its audit record "container.remove"
+ * (fail-closed). */
+int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool prune, bool volumes,
 		  struct err **err);
 
 /* Cleans what dead monitors left (runtime dirs, --rm containers, cgroups). */

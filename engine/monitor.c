@@ -18,6 +18,7 @@
  *  - The record's exit state is written (durably) before the lock goes.
  */
 #include "engine/monitor.h"
+#include "engine/mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,7 @@ struct mon {
 	bool stdin_relay;	/* foreground with -i: our stdin feeds it */
 	struct logfile *log;
 	struct client cl[MAX_CLIENTS];
-	bool manual; /* stopped or killed by a user: no restart */
+	bool manual;	 /* stopped or killed by a user: no restart */
 	int64_t trim_at; /* when to give back start-up pages (0: done) */
 	bool raw;
 	struct termios saved;
@@ -183,6 +184,25 @@ static struct audit_event *start_event(const struct container_record *r,
 	audit_event_bool(e, "rm", r->rm);
 	audit_event_int(e, "restart_count", r->restart_count);
 	limits_obj(e, r, spec);
+	/* Storage: what is mounted where, by the host path it really is. */
+	if (spec->n_mounts) {
+		char **mv = calloc(spec->n_mounts + 1, sizeof(char *));
+
+		for (size_t i = 0; mv && i < spec->n_mounts && i < r->n_mounts; i++) {
+			const struct sandbox_mount *m = &spec->mounts[i];
+			const struct mount_req *q = &r->mounts[i];
+
+			if (asprintf(&mv[i], "%s%s%s %s -> %s (%s)", mount_type_name(q->type),
+				     q->type == MOUNT_VOLUME ? " " : "",
+				     q->type == MOUNT_VOLUME ? q->source : "",
+				     m->kind == SANDBOX_MOUNT_TMPFS ? "tmpfs" : m->source,
+				     m->target, m->readonly ? "ro" : "rw") < 0)
+				mv[i] = NULL;
+		}
+		if (mv)
+			audit_event_strv(e, "mounts", mv);
+		strvfree(mv);
+	}
 	return e;
 }
 
@@ -807,6 +827,9 @@ static void teardown(struct mon *M)
 	closep(&M->listenfd);
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		client_drop(&M->cl[i]);
+	/* Plugin volumes unmounted; a --rm container's anonymous volumes go
+	 * with it. */
+	engine_mounts_release(c->ctx, r, c->rdir, r->rm);
 	if (r->rm) {
 		engine_container_dirs_remove(c->rdir, c->dir, c->ident);
 		engine_name_release(c->ctx->root, r->name, r->id);
@@ -903,6 +926,7 @@ int engine_monitor_run(struct monitor_conf *c, struct err **err)
 		if (M.proc.master >= 0)
 			fcntl(M.proc.master, F_SETFL, O_NONBLOCK); /* see to_container */
 		t0 = now_ns();
+		engine_mounts_started(r, c->spec->mounts, c->spec->n_mounts);
 		r->state = CTR_RUNNING;
 		r->pid = M.proc.pid;
 		r->started = t0;

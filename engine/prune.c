@@ -433,6 +433,8 @@ static int split(char *const *specs, size_t n, struct kv **out, struct err **err
 
 static bool known(const char *key, enum prune_target t)
 {
+	if (t == PRUNE_VOLUMES) /* Docker's volume prune has no until */
+		return !strcmp(key, "label") || !strcmp(key, "label!");
 	return !strcmp(key, "until") || !strcmp(key, "label") || !strcmp(key, "label!") ||
 	       (t == PRUNE_IMAGES && !strcmp(key, "dangling"));
 }

@@ -12,7 +12,7 @@
  * filters.Args.MatchKVList; docker/cli: opts.FilterOpt):
  *  - each flag is KEY=VALUE; KEY is lower-cased and both are trimmed;
  *  - keys: until (at most one distinct value), label, label! and, for
- *    images, dangling; any other key: "invalid filter 'KEY'";
+ *    images, dangling (volumes: label and label! only); any other key: "invalid filter 'KEY'";
  *  - label=K / label=K=V: every one must match (AND);
  *  - label!=K / label!=K=V: the item is kept when every one matches;
  *  - until=T: what was created after T is kept; T is a Go duration before
@@ -36,6 +36,7 @@
 enum prune_target {
 	PRUNE_CONTAINERS, /* until, label, label! */
 	PRUNE_IMAGES,	  /* the same and dangling */
+	PRUNE_VOLUMES,	  /* label, label! */
 };
 
 /* What "now" is, for until=DURATION and for times without a zone. */

@@ -39,6 +39,7 @@
 #include "engine/ctl.h"
 #include "engine/engine.h"
 #include "engine/monitor.h"
+#include "engine/mounts.h"
 #include "engine/options.h"
 #include "image/image.h"
 #include "sandbox/cgroup.h"
@@ -268,10 +269,18 @@ void engine_reconcile(const struct engine_ctx *c)
 			continue; /* alive */
 		fs_read_at(dfd, "mode", 16, &mode, NULL, NULL);
 		snprintf(rdir, sizeof(rdir), "%s/%s", dir, name);
+		{
+			/* Plugin volumes the dead monitor had mounted. */
+			struct container_record r0 = {0};
+
+			memcpy(r0.id, id, SHA256_HEX_LEN);
+			engine_mounts_release(c, &r0, rdir, false);
+		}
 		if (mode && !strcmp(mode, "rm\n")) {
 			struct container_record rec;
 			struct engine_identity ident;
 			if (engine_container_load(c->root, id, &rec, NULL) == 0) {
+				engine_mounts_remove_anonymous(c, &rec);
 				if (engine_container_identity(&rec, c->rootless, c->uid, c->gid,
 							      &ident, NULL) == 0) {
 					snprintf(cdir, sizeof(cdir), "%s/containers/%s", c->root,
@@ -587,6 +596,8 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 	}
 	build_spec(&rec, &ident, lowers, &p, &spec);
 	spec.cgroup = cg;
+	if ((ret = engine_mounts_open(c, &rec, p.rdir, &spec.mounts, &spec.n_mounts, err)) < 0)
+		goto out;
 	{
 		char enforced[512];
 
@@ -627,6 +638,10 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 out:
 	if (ret < 0 && !handed && alog && err && *err)
 		engine_audit_refusal(&c->audit, "container.refused", id, rec.image, *err);
+	if (!handed && spec.n_mounts)
+		engine_mounts_release(c, &rec, p.rdir, false);
+	/* Our copies: a detached monitor has its own. */
+	engine_mounts_close(spec.mounts, spec.n_mounts);
 	if (p.rdir[0]) {
 		/* Failed before a monitor took over. */
 		fs_rm_rf_at(AT_FDCWD, p.rdir, NULL);
@@ -653,12 +668,19 @@ int engine_run(const struct engine_ctx *c, const struct engine_create_opts *o, b
 		return ret;
 	ret = engine_start(c, id, detach_ ? ENGINE_START_DETACHED : ENGINE_START_FOREGROUND, err);
 	if (ret < 0) {
-		/* It never ran: nothing of it stays. */
+		/* It never ran: nothing of it stays, its anonymous volumes
+		 * included. */
 		struct err *e = NULL;
+		struct container_record rec = {0};
+		bool loaded = engine_container_load(c->root, id, &rec, NULL) == 0;
+
 		if (engine_container_remove(c->root, c->runroot, c->rootless, c->uid, c->gid, id,
 					    true, &e) < 0 &&
 		    e->code != ENOENT)
 			fprintf(stderr, "moat: warning: %s\n", e->msg);
+		else if (loaded)
+			engine_mounts_remove_anonymous(c, &rec);
+		engine_container_record_free(&rec);
 		err_free(&e);
 		return ret;
 	}
@@ -745,18 +767,25 @@ int engine_kill(const struct engine_ctx *c, const char *id, int sig, struct err 
 	return ctl_call(rdir, CTL_KILL, sig, 0, NULL, NULL, err);
 }
 
-int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool prune,
+int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool prune, bool volumes,
 		  struct err **err)
 {
 	struct audit_log *alog = NULL;
 	struct audit_event *e;
+	struct container_record rec = {0};
+	bool loaded = false;
 	int r;
 
 	/* Fail-closed like every state change: no audit log, no removal. */
 	if ((r = engine_audit_open(&c->audit, &alog, err)) < 0)
 		return r;
+	loaded = volumes && engine_container_load(c->root, id, &rec, NULL) == 0;
 	r = engine_container_remove(c->root, c->runroot, c->rootless, c->uid, c->gid, id, force,
 				    err);
+	/* -v: its anonymous volumes (those no other container shares). */
+	if (r == 0 && loaded)
+		engine_mounts_remove_anonymous(c, &rec);
+	engine_container_record_free(&rec);
 	if ((e = audit_event_new("container.remove"))) {
 		audit_event_str(e, "container", id);
 		audit_event_bool(e, "force", force);

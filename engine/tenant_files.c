@@ -374,7 +374,8 @@ int engine_tenant_decide(const struct engine_ctx *c, struct tenant_request *q,
 
 int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create_opts *o,
 			  const struct image *img, const struct run_process *proc, uint64_t caps,
-			  const char *userns, struct engine_limits *settled, struct err **err)
+			  const char *userns, const struct tenant_mount *mounts, size_t n_mounts,
+			  struct engine_limits *settled, struct err **err)
 {
 	struct engine_limits lim = o->limits;
 	struct tenant_request q;
@@ -384,6 +385,8 @@ int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create
 	int ret;
 
 	engine_tenant_request(c, o, img, proc, caps, userns, &lim, sc, sizeof(sc), &q);
+	q.mounts = mounts;
+	q.n_mounts = n_mounts;
 	ret = engine_tenant_decide(c, &q, &d, &applied, err);
 	/* Every decision a policy made is recorded; with no policy file at
 	 * all there was no decision to record. */
@@ -413,4 +416,32 @@ int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create
 	     i < lim.n_ulimits && settled->n_ulimits < ENGINE_MAX_ULIMITS; i++)
 		settled->ulimits[settled->n_ulimits++] = lim.ulimits[i];
 	return 0;
+}
+
+int engine_tenant_check_mounts(const struct engine_ctx *c, const struct tenant_mount *mounts,
+			       size_t n, struct err **err)
+{
+	_cleanup_tpolicy_ struct tenant_policy *p = NULL;
+	struct engine_tenant_sources src = {0};
+	struct tenant_request q = {
+	    .uid = (uint32_t)c->uid,
+	    .gid = (uint32_t)c->gid,
+	    .tenant = c->tenant,
+	    .mounts = mounts,
+	    .n_mounts = n,
+	};
+	struct tenant_decision d = {0};
+	int ret;
+
+	if ((ret = engine_tenant_policy_load(c, &p, &src, err)) < 0)
+		return ret;
+	if (src.is_empty) {
+		engine_tenant_sources_clear(&src);
+		return 0; /* no policy: nothing to re-check */
+	}
+	engine_tenant_sources_clear(&src);
+	if (tenant_policy_evaluate_mounts(p, &q, &d) == TENANT_ALLOW)
+		return 0;
+	engine_audit_one(&c->audit, engine_policy_event("start", NULL, &d));
+	return err_set(err, EPERM, "policy: %s: %s", d.rule, d.reason);
 }

@@ -61,7 +61,13 @@ int engine_tenant_decide(const struct engine_ctx *c, struct tenant_request *q,
  * policy's defaults filled where O->limits left them unset. */
 int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create_opts *o,
 			  const struct image *img, const struct run_process *proc, uint64_t caps,
-			  const char *userns, struct engine_limits *settled, struct err **err);
+			  const char *userns, const struct tenant_mount *mounts, size_t n_mounts,
+			  struct engine_limits *settled, struct err **err);
+/* start's re-check of the binds as they are now (real paths of the
+ * opened sources): the mount rules only; a denial is audited like
+ * create's ("policy.decision", action "start"). */
+int engine_tenant_check_mounts(const struct engine_ctx *c, const struct tenant_mount *mounts,
+			       size_t n, struct err **err);
 
 /* A "policy.decision" record: ACTION ("create", "check"), IMAGE, the
  * verdict, RULE, REASON and TENANT ("" for default). NULL on ENOMEM. */

@@ -145,7 +145,8 @@ out:
 	return r;
 }
 
-int sandbox_landlock_apply(bool writable_root, bool *applied)
+int sandbox_landlock_apply(bool writable_root, const struct sandbox_mount *mounts, size_t n_mounts,
+			   bool *applied)
 {
 	struct ll_ruleset_attr attr = {0};
 	size_t attr_size;
@@ -174,6 +175,10 @@ int sandbox_landlock_apply(bool writable_root, bool *applied)
 		goto out;
 	if (writable_root && (r = add_top_level(ruleset, h)) < 0)
 		goto out;
+	for (size_t i = 0; i < n_mounts; i++)
+		if (!mounts[i].readonly &&
+		    (r = add_rule(ruleset, mounts[i].target, FS_READ | FS_WRITE_TREE, h)) < 0)
+			goto out;
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
 		r = -errno;
 		goto out;

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -81,6 +82,40 @@ void sandbox_host_fds_close(struct host_fds *h)
 		closep(&h->dev[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(h->files); i++)
 		closep(&h->files[i]);
+	for (size_t i = 0; i < h->n_mounts; i++)
+		closep(&h->mounts[i]);
+	h->n_mounts = 0;
+}
+
+/*
+ * A bind's source, found again in this (the child's) copy of the host's
+ * mount tree: by its real path, with no symlink anywhere on the way, and
+ * accepted only when it is the very inode the engine opened and checked.
+ */
+static int open_bind_source(const struct sandbox_mount *m, struct err **err)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat want, got;
+	int fd;
+
+	if (fstat(m->srcfd, &want) < 0)
+		return err_errno(err, errno, "bind source \"%s\"", m->source);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, m->source, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open(m->source, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, errno, "bind source \"%s\"", m->source);
+	if (fstat(fd, &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino) {
+		close(fd);
+		return err_set(err, EPERM,
+			       "bind source \"%s\" was replaced while the container started: "
+			       "refused",
+			       m->source);
+	}
+	return fd;
 }
 
 int sandbox_host_fds_open(const struct sandbox_spec *spec, struct host_fds *h, struct err **err)
@@ -94,6 +129,18 @@ int sandbox_host_fds_open(const struct sandbox_spec *spec, struct host_fds *h, s
 	for (size_t i = 0; i < ARRAY_SIZE(h->files); i++)
 		h->files[i] = -1;
 	h->n_lowers = 0;
+	h->n_mounts = 0;
+	if (spec->n_mounts > ARRAY_SIZE(h->mounts))
+		return err_set(err, E2BIG, "%zu mounts (at most %zu)", spec->n_mounts,
+			       ARRAY_SIZE(h->mounts));
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct sandbox_mount *m = &spec->mounts[i];
+
+		h->mounts[i] = -1;
+		h->n_mounts++;
+		if (m->kind == SANDBOX_MOUNT_BIND && (h->mounts[i] = open_bind_source(m, err)) < 0)
+			return err_ret(*err);
+	}
 	for (n = 0; spec->lowers && spec->lowers[n]; n++)
 		;
 	if (n == 0 || n > ARRAY_SIZE(h->lowers))
@@ -429,13 +476,129 @@ int sandbox_mount_etc(int rootfd, const struct sandbox_spec *spec, const struct 
 	if (etc < 0)
 		return err_ret(*err);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (h->files[i] < 0)
+		bool user = false;
+
+		/* The user's own mount of exactly that file wins (Docker). */
+		for (size_t k = 0; k < spec->n_mounts && !user; k++)
+			user = !strcmp(spec->mounts[k].target, names[i]);
+		if (h->files[i] < 0 || user)
 			continue;
-		if (touch_beneath(rootfd, names[i], err) < 0 ||
-		    bind_fd_at(h->files[i], rootfd, names[i], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		if (touch_beneath(rootfd, names[i], err) < 0) {
+			/* A read-only volume over /etc without that file:
+			 * the container sees the volume as it is. */
+			if ((*err)->code == EROFS) {
+				err_free(err);
+				continue;
+			}
+			return err_prefix(err, "%s", names[i]);
+		}
+		if (bind_fd_at(h->files[i], rootfd, names[i], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 			       false, err) < 0)
 			return err_prefix(err, "%s", names[i]);
 	}
+	return 0;
+}
+
+/* The mount point of M beneath ROOTFD: a directory for a tmpfs or a
+ * directory bind, a file for a file bind; created when missing (Docker
+ * does), refused when it exists as the other kind. */
+static int mount_point(int rootfd, const struct sandbox_mount *m, bool is_dir, struct err **err)
+{
+	_cleanup_close_ int t = -1;
+	struct stat st;
+
+	/* A symlink in the image is followed, beneath the root (RESOLVE_IN_ROOT):
+	 * it can move the mount within the container, never out of it. */
+	t = path_open_beneath(rootfd, m->target, O_PATH, 0, NULL);
+	if (t >= 0) {
+		if (fstat(t, &st) < 0)
+			return err_errno(err, errno, "mount target \"%s\"", m->target);
+		if (is_dir != !!S_ISDIR(st.st_mode))
+			return err_set(err, is_dir ? ENOTDIR : EISDIR,
+				       "mount target \"%s\" is %s, the source is %s", m->target,
+				       S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+				       is_dir ? "a directory" : "a file");
+		return steal_fd(t);
+	}
+	if (is_dir)
+		return path_mkdir_beneath(rootfd, m->target, 0755, err);
+	{
+		char parent[4096];
+		char *slash;
+		_cleanup_close_ int p = -1;
+
+		snprintf(parent, sizeof(parent), "%s", m->target);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = 0;
+			if ((p = path_mkdir_beneath(rootfd, parent, 0755, err)) < 0)
+				return err_ret(*err);
+		}
+	}
+	return path_open_beneath(rootfd, m->target, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644, err);
+}
+
+static int mount_one(int rootfd, const struct sandbox_mount *m, int src, struct err **err)
+{
+	_cleanup_close_ int tree = -1, t = -1;
+	unsigned attrs = MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0);
+	bool is_dir = true;
+
+	if (m->kind == SANDBOX_MOUNT_TMPFS) {
+		char size[48], mode[32];
+		const char *opts[3] = {mode, NULL, NULL};
+
+		snprintf(mode, sizeof(mode), "mode=%o", m->tmpfs_mode ? m->tmpfs_mode : 01777);
+		if (m->tmpfs_size) {
+			snprintf(size, sizeof(size), "size=%llu",
+				 (unsigned long long)m->tmpfs_size);
+			opts[1] = size;
+		}
+		attrs |= (m->tmpfs_exec ? 0 : MOUNT_ATTR_NOEXEC) |
+			 (m->tmpfs_suid ? 0 : MOUNT_ATTR_NOSUID);
+		tree = new_mount("tmpfs", "tmpfs", opts, attrs, err);
+		if (tree < 0)
+			return err_prefix(err, "tmpfs on \"%s\"", m->target);
+	} else {
+		struct mount_attr ma = {
+		    .attr_set = attrs | MOUNT_ATTR_NOSUID,
+		    .propagation = (uint64_t)m->propagation,
+		};
+		unsigned rec = m->recursive ? AT_RECURSIVE : 0;
+		struct stat st;
+
+		if (fstat(src, &st) < 0)
+			return err_errno(err, errno, "bind source \"%s\"", m->source);
+		is_dir = S_ISDIR(st.st_mode);
+		if (!is_dir && !S_ISREG(st.st_mode))
+			return err_set(err, EINVAL,
+				       "bind source \"%s\" is neither a directory nor a file",
+				       m->source);
+		if (m->seed && is_dir && sandbox_seed_volume(rootfd, m->target, src, err) < 0)
+			return err_ret(*err);
+		tree =
+		    open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+		if (tree < 0)
+			return err_errno(err, errno, "clone the mount of \"%s\"", m->source);
+		/* Read-only (and the rest) on the detached tree, before anything
+		 * in the container can see it. */
+		if (mount_setattr(tree, "", AT_EMPTY_PATH | rec, &ma, sizeof(ma)) < 0)
+			return err_errno(err, errno, "set the attributes of the mount of \"%s\"",
+					 m->source);
+	}
+	if ((t = mount_point(rootfd, m, is_dir, err)) < 0)
+		return err_ret(*err);
+	if (move_mount(tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_errno(err, errno, "mount on \"%s\"", m->target);
+	return 0;
+}
+
+int sandbox_mount_user(int rootfd, const struct sandbox_spec *spec, const struct host_fds *h,
+		       struct err **err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (mount_one(rootfd, &spec->mounts[i], h->mounts[i], err) < 0)
+			return err_ret(*err);
 	return 0;
 }
 

@@ -14,11 +14,14 @@
 struct host_fds {
 	int lowers[128]; /* O_PATH dirs of the image layers, top first */
 	size_t n_lowers;
-	int upper, work; /* O_PATH dirs */
-	int rootdir;	 /* O_PATH dir the overlay is mounted on */
-	int devnull;	 /* O_PATH, verified char 1:3 */
-	int dev[6];	 /* null zero full random urandom tty, O_PATH, verified */
-	int files[3];	 /* hosts hostname resolv.conf, O_PATH */
+	int upper, work;		/* O_PATH dirs */
+	int rootdir;			/* O_PATH dir the overlay is mounted on */
+	int devnull;			/* O_PATH, verified char 1:3 */
+	int dev[6];			/* null zero full random urandom tty, O_PATH, verified */
+	int files[3];			/* hosts hostname resolv.conf, O_PATH */
+	int mounts[SANDBOX_MAX_MOUNTS]; /* each bind's source, re-found and
+					 * checked (see spec.h); -1 for tmpfs */
+	size_t n_mounts;
 };
 
 /* Opens and checks every host path in SPEC (in the monitor, before clone). */
@@ -38,6 +41,15 @@ int sandbox_mount_sys(int rootfd, const struct sandbox_spec *spec, const struct 
 		      struct err **err);
 int sandbox_mount_etc(int rootfd, const struct sandbox_spec *spec, const struct host_fds *h,
 		      struct err **err);
+/* The user's mounts (binds, volumes, tmpfs), in SPEC's order (parents
+ * before children), each target resolved beneath ROOTFD: seeded first when
+ * asked, read-only and propagation set on the detached mount, then
+ * attached. */
+int sandbox_mount_user(int rootfd, const struct sandbox_spec *spec, const struct host_fds *h,
+		       struct err **err);
+/* Docker's copy-up (sandbox/seed.c): copies the image's content at TARGET
+ * (beneath ROOTFD) into VOLFD (an O_PATH fd of an empty directory). */
+int sandbox_seed_volume(int rootfd, const char *target, int volfd, struct err **err);
 /* Opens the pty pair in the container's devpts; binds the slave on
  * /dev/console. Returns the master fd; *slave gets the slave. */
 int sandbox_pty_open(int rootfd, bool console, int *slave, struct err **err);

@@ -383,7 +383,10 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		err_errno(&e, errno, "cgroup namespace");
 		child_fail(sync, 125, e);
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	/* Slave, not shared: nothing mounted here reaches the host, while a
+	 * bind asked to be rslave still sees the host's later mounts (each
+	 * bind sets its own propagation; the default is rprivate). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
 		err_errno(&e, errno, "make mounts private");
 		child_fail(sync, 125, e);
 	}
@@ -392,6 +395,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	if (sandbox_rootfs_check(rootfd, &e) < 0 || sandbox_mount_proc(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_dev(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_sys(rootfd, spec, &h, &e) < 0 ||
+	    sandbox_mount_user(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_etc(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_workdir_prepare(rootfd, spec->cwd, &e) < 0)
 		child_fail(sync, 125, e);
@@ -415,8 +419,8 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		err_errno(&e, errno, "working directory \"%s\"", spec->cwd);
 		child_fail(sync, 125, e);
 	}
-	if (spec->landlock &&
-	    (r = sandbox_landlock_apply(!spec->readonly_root, &landlock_on)) < 0) {
+	if (spec->landlock && (r = sandbox_landlock_apply(!spec->readonly_root, spec->mounts,
+							  spec->n_mounts, &landlock_on)) < 0) {
 		err_errno(&e, -r, "Landlock");
 		child_fail(sync, 125, e);
 	}
@@ -729,8 +733,8 @@ __attribute__((noreturn)) static void exec_child(const struct sandbox_spec *spec
 		err_errno(&e, errno, "working directory \"%s\"", spec->cwd);
 		child_fail(sync, 126, e);
 	}
-	if (spec->landlock &&
-	    (r = sandbox_landlock_apply(!spec->readonly_root, &landlock_on)) < 0) {
+	if (spec->landlock && (r = sandbox_landlock_apply(!spec->readonly_root, spec->mounts,
+							  spec->n_mounts, &landlock_on)) < 0) {
 		err_errno(&e, -r, "Landlock");
 		child_fail(sync, 125, e);
 	}

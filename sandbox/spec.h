@@ -56,12 +56,41 @@ struct sandbox_rlimit {
 };
 #define SANDBOX_MAX_RLIMITS 17
 
-struct sandbox_mount {
-	char *target; /* absolute, inside the container */
-	int srcfd;    /* O_PATH fd of the host source, opened before clone */
-	bool readonly;
-	bool is_file;
+enum sandbox_mount_kind {
+	SANDBOX_MOUNT_BIND,  /* a host directory or file (binds, volumes) */
+	SANDBOX_MOUNT_TMPFS, /* a new tmpfs */
 };
+
+/*
+ * A mount the user asked for (-v, --mount, --tmpfs, volumes). The engine
+ * has opened a bind's source (O_PATH, without following symlinks unless
+ * asked), checked what it is against the tenant policy, and keeps that fd
+ * (SRCFD) open until the container started, so its inode cannot be reused.
+ * The child, in its copy of the host's mount tree, opens SOURCE (the
+ * fd's real path) again with RESOLVE_NO_SYMLINKS and refuses it unless it
+ * is the same inode as SRCFD: a path swapped in between is an error, never
+ * another file. TARGET is resolved beneath the container root.
+ */
+struct sandbox_mount {
+	enum sandbox_mount_kind kind;
+	char *target; /* absolute, normalised, inside the container */
+	/* bind */
+	char *source; /* the real path of SRCFD */
+	int srcfd;    /* O_PATH; -1 for tmpfs */
+	bool is_dir;
+	bool readonly;	 /* binds and tmpfs */
+	bool recursive;	 /* false: --mount bind-nonrecursive */
+	int propagation; /* MS_PRIVATE or MS_SLAVE (applied recursively
+			  * when RECURSIVE) */
+	bool seed;	 /* copy the image's content at TARGET into the source
+			  * first (a new volume: Docker's copy-up); only when
+			  * the source is an empty directory */
+	/* tmpfs */
+	uint64_t tmpfs_size; /* 0: the kernel's default */
+	uint32_t tmpfs_mode; /* 0: 01777 */
+	bool tmpfs_exec, tmpfs_suid;
+};
+#define SANDBOX_MAX_MOUNTS 128
 
 struct sandbox_spec {
 	/* identity */

@@ -46,9 +46,9 @@
 
 struct volume {
 	char *name;
-	char *driver;	/* "local" or a plugin's name */
-	char **labels;	/* "k=v", NULL-terminated (may be empty, never NULL) */
-	char **options; /* "k=v" given with -o, NULL-terminated (never NULL) */
+	char *driver;	 /* "local" or a plugin's name */
+	char **labels;	 /* "k=v", NULL-terminated (may be empty, never NULL) */
+	char **options;	 /* "k=v" given with -o, NULL-terminated (never NULL) */
 	int64_t created; /* unix ns */
 	bool anonymous;	 /* made for an image VOLUME or `-v /ctr`; removed
 			  * with its container by rm -v and --rm */
@@ -66,7 +66,7 @@ void volume_free(struct volume *v);
 void volume_list_free(struct volume *v, size_t n);
 
 struct volume_create_opts {
-	const char *name; /* NULL: an anonymous volume with a random 64-hex name */
+	const char *name;   /* NULL: an anonymous volume with a random 64-hex name */
 	const char *driver; /* NULL: local */
 	char *const *labels;
 	char *const *options;

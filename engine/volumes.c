@@ -1,0 +1,324 @@
+/*
+ * engine/volumes.c - the `moat volume` verbs (see volumes.h).
+ *
+ * Runs in: the moat process, as the invoking user or root (and a
+ * container's monitor, removing a --rm container's anonymous volumes).
+ *
+ * Invariants:
+ *  - One name, one volume: the record says the driver; a plugin's own
+ *    volume of a recorded name is that volume.
+ *  - In use means referred to by any container record, running or not
+ *    (Docker's rule), checked under the volumes lock.
+ *  - Removing a plugin volume asks the plugin first; only when it agreed
+ *    does the record go, so the record never says less than the plugin.
+ *  - A rootless volume's data may hold files of subordinate ids (written
+ *    by the container): they are removed from inside the user namespace.
+ */
+#include "engine/volumes.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/userns.h"
+#include "engine/containers.h"
+#include "engine/lifecycle.h"
+#include "volume/mountspec.h"
+#include "volume/plugin.h"
+
+void engine_volume_owner(const struct engine_identity *ident, uid_t *uid, gid_t *gid)
+{
+	*uid = geteuid();
+	*gid = getegid();
+	for (size_t i = 0; i < ident->ids.n_uid; i++)
+		if (ident->ids.uid[i].container == 0)
+			*uid = ident->ids.uid[i].host;
+	for (size_t i = 0; i < ident->ids.n_gid; i++)
+		if (ident->ids.gid[i].container == 0)
+			*gid = ident->ids.gid[i].host;
+}
+
+int engine_volume_create(const struct engine_ctx *c, const struct engine_identity *ident,
+			 const char *name, const char *driver, char *const *labels,
+			 char *const *opts, bool anonymous, struct volume *out, bool *existed,
+			 struct err **err)
+{
+	struct volume_create_opts o = {
+	    .name = name,
+	    .driver = driver,
+	    .labels = labels,
+	    .options = opts,
+	    .anonymous = anonymous,
+	};
+	struct plugin *pl = NULL;
+	struct volume cur = {0};
+	int ret;
+
+	engine_volume_owner(ident, &o.owner_uid, &o.owner_gid);
+	*existed = false;
+	if (name && !volume_name_valid(name))
+		return err_set(err, EINVAL,
+			       "\"%s\" includes invalid characters for a local volume name, only "
+			       "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed",
+			       name);
+	if (!driver || !strcmp(driver, VOLUME_DRIVER_LOCAL))
+		return volume_create(c->root, &o, out, existed, err);
+	/* A plugin volume: the name must be free or already this driver's. */
+	if (name && volume_load(c->root, name, &cur, NULL) == 0) {
+		volume_free(&cur);
+		/* The existing volume, or the error naming both drivers. */
+		return volume_create(c->root, &o, out, existed, err);
+	}
+	if (!name)
+		return err_set(err, EINVAL, "a volume of driver \"%s\" needs a name", driver);
+	if ((ret = plugin_find(driver, &pl, err)) < 0)
+		return ret;
+	if ((ret = plugin_volume_create(pl, name, opts, err)) < 0)
+		goto out;
+	if ((ret = volume_create(c->root, &o, out, existed, err)) < 0) {
+		struct err *e = NULL;
+		/* Not recorded: the plugin's volume goes again. */
+		if (plugin_volume_remove(pl, name, &e) < 0) {
+			fprintf(stderr, "moat: warning: %s\n", e->msg);
+			err_free(&e);
+		}
+	}
+out:
+	plugin_free(pl);
+	return ret;
+}
+
+int engine_volume_inspect(const struct engine_ctx *c, const char *name, struct volume *out,
+			  struct err **err)
+{
+	struct plugin *pl = NULL;
+	struct plugin_volume pv = {0};
+	bool found = false;
+	int ret;
+
+	if (!volume_name_valid(name))
+		return err_set(err, ENOENT, "No such volume: %s", name);
+	if ((ret = volume_load(c->root, name, out, err)) < 0)
+		return ret;
+	if (!strcmp(out->driver, VOLUME_DRIVER_LOCAL))
+		return 0;
+	if ((ret = plugin_find(out->driver, &pl, err)) < 0 ||
+	    (ret = plugin_volume_get(pl, name, &pv, &found, err)) < 0) {
+		plugin_free(pl);
+		volume_free(out);
+		return ret;
+	}
+	plugin_free(pl);
+	if (!found) {
+		volume_free(out);
+		plugin_volume_free(&pv);
+		return err_set(err, ENOENT,
+			       "volume %s: its plugin \"%s\" no longer has it (remove it with "
+			       "`moat volume rm %s`)",
+			       name, out->driver ? out->driver : "?", name);
+	}
+	out->mountpoint = pv.mountpoint;
+	pv.mountpoint = NULL;
+	plugin_volume_free(&pv);
+	return 0;
+}
+
+int engine_volume_list(const struct engine_ctx *c, struct volume **out, size_t *n, struct err **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int ret;
+
+	if ((ret = volume_list(c->root, out, n, err)) < 0)
+		return ret;
+	names = plugin_list_names();
+	for (size_t i = 0; names && names[i]; i++) {
+		struct plugin *pl = NULL;
+		struct plugin_volume *pv = NULL;
+		size_t np = 0;
+		struct err *e = NULL;
+
+		if (plugin_find(names[i], &pl, &e) < 0 ||
+		    plugin_volume_list(pl, &pv, &np, &e) < 0) {
+			fprintf(stderr, "moat: warning: %s\n", e->msg);
+			err_free(&e);
+			plugin_free(pl);
+			continue;
+		}
+		for (size_t k = 0; k < np; k++) {
+			bool known = false;
+			struct volume *v;
+
+			for (size_t j = 0; j < *n && !known; j++)
+				known = !strcmp((*out)[j].name, pv[k].name);
+			if (known || !volume_name_valid(pv[k].name))
+				continue;
+			v = realloc(*out, (*n + 1) * sizeof(**out));
+			if (!v)
+				break;
+			*out = v;
+			memset(&v[*n], 0, sizeof(v[*n]));
+			v[*n].name = strdup(pv[k].name);
+			v[*n].driver = strdup(names[i]);
+			v[*n].labels = calloc(1, sizeof(char *));
+			v[*n].options = calloc(1, sizeof(char *));
+			if (!v[*n].name || !v[*n].driver || !v[*n].labels || !v[*n].options) {
+				volume_free(&v[*n]);
+				break;
+			}
+			(*n)++;
+		}
+		for (size_t k = 0; k < np; k++)
+			plugin_volume_free(&pv[k]);
+		free(pv);
+		plugin_free(pl);
+	}
+	return 0;
+}
+
+int engine_volume_users(const struct engine_ctx *c, const char *name, char ***ids, struct err **err)
+{
+	struct container_entry *e = NULL;
+	size_t n = 0, k = 0;
+	int ret;
+
+	*ids = NULL;
+	if ((ret = engine_container_list(c->root, c->runroot, &e, &n, err)) < 0)
+		return ret;
+	if (!(*ids = calloc(n + 1, sizeof(char *)))) {
+		engine_container_list_free(e, n);
+		return err_errno(err, ENOMEM, "volume users");
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool uses = false;
+
+		for (size_t m = 0; m < e[i].rec.n_mounts && !uses; m++)
+			uses = e[i].rec.mounts[m].type == MOUNT_VOLUME &&
+			       !strcmp(e[i].rec.mounts[m].source, name);
+		if (uses && !((*ids)[k++] = strdup(e[i].rec.id))) {
+			engine_container_list_free(e, n);
+			strvfree(*ids);
+			*ids = NULL;
+			return err_errno(err, ENOMEM, "volume users");
+		}
+	}
+	engine_container_list_free(e, n);
+	return 0;
+}
+
+static int rm_in_userns(void *path)
+{
+	return fs_rm_rf_at(AT_FDCWD, path, NULL) < 0 ? 1 : 0;
+}
+
+/* Under the volumes lock. Rootless, the data goes first (from inside the
+ * user namespace: the container may have written files as other ids of
+ * its range), then the record: a crash in between leaves the volume
+ * listed with what was not yet removed, and `volume rm` again finishes. */
+static int remove_locked(const struct engine_ctx *c, const char *name, struct err **err)
+{
+	struct volume v = {0};
+	int ret;
+
+	if ((ret = volume_load(c->root, name, &v, err)) < 0)
+		return ret;
+	if (strcmp(v.driver, VOLUME_DRIVER_LOCAL) != 0) {
+		struct plugin *pl = NULL;
+
+		if ((ret = plugin_find(v.driver, &pl, err)) < 0 ||
+		    (ret = plugin_volume_remove(pl, name, err)) < 0) {
+			plugin_free(pl);
+			volume_free(&v);
+			return ret;
+		}
+		plugin_free(pl);
+	} else if (c->rootless && v.mountpoint) {
+		struct engine_identity ident;
+		struct err *e = NULL;
+
+		/* Files the container wrote as other ids of its range can only
+		 * be removed from inside; without a range all are ours. */
+		if (engine_identity_select(true, c->uid, c->gid, NULL, &ident, &e) == 0 &&
+		    ident.userns == SANDBOX_USERNS_SUBUID)
+			userns_run(ident.userns, ident.ids.uid, ident.ids.n_uid, ident.ids.gid,
+				   ident.ids.n_gid, rm_in_userns, v.mountpoint, &e);
+		err_free(&e);
+	}
+	volume_free(&v);
+	return volume_remove(c->root, name, err);
+}
+
+int engine_volume_remove_unused(const struct engine_ctx *c, const char *name, struct err **err)
+{
+	_cleanup_close_ int lock = volume_lock(c->root, err);
+
+	if (lock < 0)
+		return lock;
+	return remove_locked(c, name, err);
+}
+
+int engine_volume_remove(const struct engine_ctx *c, const char *name, bool force, struct err **err)
+{
+	_cleanup_strv_ char **users = NULL;
+	_cleanup_close_ int lock = -1;
+	struct volume v = {0};
+	int ret;
+
+	if (!volume_name_valid(name) || volume_load(c->root, name, &v, NULL) < 0) {
+		if (force)
+			return 0;
+		return err_set(err, ENOENT, "No such volume: %s", name);
+	}
+	volume_free(&v);
+	if ((lock = volume_lock(c->root, err)) < 0)
+		return lock;
+	if ((ret = engine_volume_users(c, name, &users, err)) < 0)
+		return ret;
+	if (users && users[0]) {
+		char list[1024] = "";
+		size_t off = 0;
+
+		for (size_t i = 0; users[i] && off < sizeof(list) - 70; i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						i ? ", " : "", users[i]);
+		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]", name, list);
+	}
+	return remove_locked(c, name, err);
+}
+
+int engine_volume_prune(const struct engine_ctx *c, bool all, const struct prune_filter *f,
+			char ***removed, struct err **err)
+{
+	struct volume *v = NULL;
+	size_t n = 0, k = 0;
+	int ret;
+
+	*removed = NULL;
+	if ((ret = volume_list(c->root, &v, &n, err)) < 0)
+		return ret;
+	if (!(*removed = calloc(n + 1, sizeof(char *)))) {
+		volume_list_free(v, n);
+		return err_errno(err, ENOMEM, "prune");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct err *e = NULL;
+
+		if ((!all && !v[i].anonymous) ||
+		    (f && !prune_filter_match(f, v[i].created, v[i].labels)))
+			continue;
+		if (engine_volume_remove(c, v[i].name, false, &e) < 0) {
+			if (e->code != EBUSY)
+				fprintf(stderr, "moat: warning: %s\n", e->msg);
+			err_free(&e);
+			continue;
+		}
+		(*removed)[k++] = v[i].name;
+		v[i].name = NULL;
+	}
+	volume_list_free(v, n);
+	return 0;
+}
