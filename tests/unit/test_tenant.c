@@ -1464,8 +1464,18 @@ static void test_examples_storage(void **state)
 	struct tenant_policy *p = dec_file("policy/examples/untrusted-jobs.json");
 	struct tenant_decision d;
 
-	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared", true, false), &d), TENANT_DENY);
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared", true, false), &d), TENANT_ALLOW);
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", true, false), &d),
+			 TENANT_ALLOW);
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/sharedx", true, false), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.bindMounts.allow");
+	assert_int_equal(eval_as(p, 1000, BIND("/etc", true, false), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.allow");
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", false, false), &d),
+			 TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.readOnly");
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/new", true, true), &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.forbidCreate");
 	assert_int_equal(eval_as(p, 1000, VOLUME("local"), &d), TENANT_ALLOW);
 	assert_int_equal(eval_as(p, 1000, VOLUME("nfs"), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.volumeDrivers");
