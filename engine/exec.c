@@ -276,6 +276,14 @@ int engine_exec(const struct engine_ctx *c, const char *id, const struct engine_
 	spec.readonly_root = rec.read_only;
 	spec.apparmor_profile = rec.apparmor;
 	spec.cgroup = cg;
+	{
+		char enforced[256] = "";
+
+		/* An exec'd process has the container's rlimits too, never the
+		 * caller's (a --ulimit or rootless pids limit is not bypassed
+		 * by `moat exec`). */
+		engine_process_rlimits(&rec, cg != NULL, &spec, enforced, sizeof(enforced));
+	}
 	/* Landlock keeps the container's writable mounts writable for the
 	 * process too (targets and modes only: nothing is mounted). */
 	for (size_t i = 0; i < rec.n_mounts && i < SANDBOX_MAX_MOUNTS; i++)

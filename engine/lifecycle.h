@@ -95,6 +95,13 @@ int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool p
 /* Cleans what dead monitors left (runtime dirs, --rm containers, cgroups). */
 void engine_reconcile(const struct engine_ctx *c);
 
+/* The container's process rlimits (--ulimit, and its pids limit as
+ * RLIMIT_NPROC without HAVE_CGROUP) into SPEC; what they are is appended
+ * to ENFORCED (LEN bytes). Start and exec apply the same ones. */
+struct container_record;
+void engine_process_rlimits(const struct container_record *rec, bool have_cgroup,
+			    struct sandbox_spec *spec, char *enforced, size_t len);
+
 /* The compiled seccomp filter a container was created with. */
 int engine_container_bpf_load(const char *root, const char *id, struct sandbox_bpf *out,
 			      struct err **err);

@@ -388,6 +388,36 @@ static void enforced_add(char *buf, size_t len, const char *what)
  * uid's processes. ENFORCED (LEN bytes) says what was applied; it goes
  * into the record and the audit record.
  */
+void engine_process_rlimits(const struct container_record *rec, bool have_cgroup,
+			    struct sandbox_spec *spec, char *enforced, size_t len)
+{
+	const struct engine_limits *l = &rec->limits;
+	int64_t pids = l->pids_limit == 0 ? ENGINE_DEFAULT_PIDS_LIMIT : l->pids_limit;
+	bool has_nproc = false;
+
+	for (size_t i = 0; i < l->n_ulimits && i < ENGINE_MAX_ULIMITS; i++) {
+		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){
+		    l->ulimits[i].resource, l->ulimits[i].soft, l->ulimits[i].hard};
+		has_nproc |= l->ulimits[i].resource == RLIMIT_NPROC;
+	}
+	if (l->n_ulimits)
+		enforced_add(enforced, len, "rlimits");
+	if (!have_cgroup && pids > 0 && !has_nproc) {
+		struct rlimit own = {RLIM_INFINITY, RLIM_INFINITY};
+		uint64_t n = (uint64_t)pids;
+		char what[96];
+
+		/* Only ever lowered: raising a hard limit is not ours to do. */
+		getrlimit(RLIMIT_NPROC, &own);
+		if (own.rlim_max != RLIM_INFINITY && own.rlim_max < n)
+			n = own.rlim_max;
+		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){RLIMIT_NPROC, n, n};
+		snprintf(what, sizeof(what), "pids %llu as RLIMIT_NPROC (no cgroup)",
+			 (unsigned long long)n);
+		enforced_add(enforced, len, what);
+	}
+}
+
 static int apply_limits(const struct container_record *rec, const struct sandbox_cgroup *cg,
 			bool rootless, struct sandbox_spec *spec, char *enforced, size_t len,
 			struct err **err)
@@ -405,7 +435,6 @@ static int apply_limits(const struct container_record *rec, const struct sandbox
 	};
 	bool wants_cg = l->memory || l->memory_swap || l->memory_reservation || l->nano_cpus ||
 			l->cpu_shares || l->cpuset_cpus[0];
-	bool has_nproc = false;
 	char applied[128];
 
 	enforced[0] = '\0';
@@ -428,27 +457,7 @@ static int apply_limits(const struct container_record *rec, const struct sandbox
 	} else if (wants_cg) {
 		enforced_add(enforced, len, "not enforced: cgroup limits (no cgroup)");
 	}
-	for (size_t i = 0; i < l->n_ulimits && i < ENGINE_MAX_ULIMITS; i++) {
-		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){
-		    l->ulimits[i].resource, l->ulimits[i].soft, l->ulimits[i].hard};
-		has_nproc |= l->ulimits[i].resource == RLIMIT_NPROC;
-	}
-	if (l->n_ulimits)
-		enforced_add(enforced, len, "rlimits");
-	if (!cg && pids > 0 && !has_nproc) {
-		struct rlimit own = {RLIM_INFINITY, RLIM_INFINITY};
-		uint64_t n = (uint64_t)pids;
-		char what[96];
-
-		/* Only ever lowered: raising a hard limit is not ours to do. */
-		getrlimit(RLIMIT_NPROC, &own);
-		if (own.rlim_max != RLIM_INFINITY && own.rlim_max < n)
-			n = own.rlim_max;
-		spec->rlimits[spec->n_rlimits++] = (struct sandbox_rlimit){RLIMIT_NPROC, n, n};
-		snprintf(what, sizeof(what), "pids %llu as RLIMIT_NPROC (no cgroup)",
-			 (unsigned long long)n);
-		enforced_add(enforced, len, what);
-	}
+	engine_process_rlimits(rec, cg != NULL, spec, enforced, len);
 	if (l->has_oom_score_adj) {
 		spec->set_oom_score_adj = true;
 		spec->oom_score_adj = l->oom_score_adj;

@@ -776,6 +776,10 @@ __attribute__((noreturn)) static void exec_helper(const struct sandbox_spec *spe
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (spec->cgroup && sandbox_cgroup_attach(spec->cgroup, getpid(), &e) < 0)
 		child_fail(sync, 125, e);
+	/* The container's rlimits, set while still in the host's user
+	 * namespace; the process inherits them across fork and exec. */
+	if (apply_rlimits(spec, getpid(), &e) < 0)
+		child_fail(sync, 125, e);
 	if (spec->userns != SANDBOX_USERNS_HOST)
 		flags |= CLONE_NEWUSER;
 	if (spec->net != SANDBOX_NET_HOST)

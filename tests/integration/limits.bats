@@ -140,6 +140,19 @@ need_root_cgroup() {
 	[[ $output == $'32\n100' ]] || fail "output: $output"
 }
 
+@test "limits: exec gets the container's rlimits, not the caller's (--ulimit, and rootless pids as RLIMIT_NPROC)" {
+	moat_as run -d --name lim-exec --ulimit nofile=48:96 --pids-limit 40 "$IMG" sleep 60
+	run --separate-stderr moat_as exec lim-exec sh -c 'ulimit -n; ulimit -Hn'
+	assert_success
+	[[ $output == $'48\n96' ]] || fail "exec nofile: $output (stderr: $stderr)"
+	if is_rootless; then
+		run --separate-stderr moat_as exec lim-exec sh -c 'ulimit -u'
+		assert_success
+		assert_output "40"
+	fi
+	moat_as rm -f lim-exec
+}
+
 # CAP_SYS_RESOURCE in this shell's effective set (bit 24): some hosts' root
 # lacks it (a container), and then the kernel refuses what needs it.
 has_sys_resource() {
