@@ -1776,6 +1776,19 @@ static enum tenant_verdict check_mounts(const struct tenant_rules *r, const char
 	if (!q->mounts)
 		return deny(d, pre, storage_rule(r), "the request's %zu mounts are missing",
 			    q->n_mounts);
+	/* Read-only is a mount flag set in the container's own user
+	 * namespace: a container that keeps CAP_SYS_ADMIN with both the
+	 * default seccomp filter and Landlock switched off could remount a
+	 * read-only bind writable. Such a container gets no binds when the
+	 * rule requires them read-only. */
+	if (r->bind_read_only && (q->caps & (1ULL << 21)) && q->landlock_off && q->seccomp &&
+	    strcmp(q->seccomp, "default") != 0)
+		for (size_t i = 0; i < q->n_mounts; i++)
+			if (q->mounts[i].type && !strcmp(q->mounts[i].type, "bind"))
+				return deny(d, pre, "bindMounts.readOnly",
+					    "read-only bind mounts cannot stay read-only with "
+					    "CAP_SYS_ADMIN, seccomp \"%s\" and Landlock off",
+					    policy_quote(q->seccomp, qb, sizeof(qb)));
 	for (size_t i = 0; i < q->n_mounts; i++) {
 		const struct tenant_mount *m = &q->mounts[i];
 		enum tenant_verdict v;

@@ -1001,6 +1001,44 @@ static void test_storage_empty_lists(void **state)
 	run_mcases("{}", none, sizeof(none) / sizeof(none[0]));
 }
 
+/* readOnly binds and the one combination that could undo them. */
+static void test_storage_readonly_remount(void **state)
+{
+	struct tenant_policy *p = dec_ok("{\"default\": {\"bindMounts\": {\"readOnly\": true}}}");
+	const struct tenant_mount m[] = {BIND("/srv/x", true, false)};
+	uint64_t sys_admin = 1ULL << policy_cap_from_name("SYS_ADMIN");
+	struct tenant_request q;
+	struct engine_limits lim;
+	struct tenant_decision d;
+
+	(void)state;
+	base_req(&q, &lim);
+	q.mounts = m;
+	q.n_mounts = 1;
+	q.caps |= sys_admin;
+	q.landlock_off = true;
+	q.seccomp = "unconfined";
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.bindMounts.readOnly");
+	assert_non_null(strstr(d.reason, "CAP_SYS_ADMIN"));
+	q.seccomp = "/etc/moat/custom.json"; /* a profile moat does not vouch for */
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_DENY);
+	/* any one of the three protections left on is enough */
+	q.seccomp = "default";
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_ALLOW);
+	q.seccomp = "unconfined";
+	q.landlock_off = false;
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_ALLOW);
+	q.landlock_off = true;
+	q.caps &= ~sys_admin;
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_ALLOW);
+	/* no bind, nothing to undo */
+	q.caps |= sys_admin;
+	q.mounts = (const struct tenant_mount[]){TMPFS};
+	assert_int_equal(tenant_policy_evaluate(p, &q, &d), TENANT_ALLOW);
+	tenant_policy_free(p);
+}
+
 static void test_storage_after_other_rules(void **state)
 {
 	struct tenant_policy *p =
@@ -1465,14 +1503,12 @@ static void test_examples_storage(void **state)
 	struct tenant_decision d;
 
 	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared", true, false), &d), TENANT_ALLOW);
-	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", true, false), &d),
-			 TENANT_ALLOW);
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", true, false), &d), TENANT_ALLOW);
 	assert_int_equal(eval_as(p, 1000, BIND("/srv/sharedx", true, false), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.bindMounts.allow");
 	assert_int_equal(eval_as(p, 1000, BIND("/etc", true, false), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.bindMounts.allow");
-	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", false, false), &d),
-			 TENANT_DENY);
+	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/job1", false, false), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.bindMounts.readOnly");
 	assert_int_equal(eval_as(p, 1000, BIND("/srv/shared/new", true, true), &d), TENANT_DENY);
 	assert_string_equal(d.rule, "default.bindMounts.forbidCreate");
@@ -1530,6 +1566,7 @@ int main(void)
 	    cmocka_unit_test(test_storage_decode_edges),
 	    cmocka_unit_test(test_storage_rules),
 	    cmocka_unit_test(test_storage_empty_lists),
+	    cmocka_unit_test(test_storage_readonly_remount),
 	    cmocka_unit_test(test_storage_after_other_rules),
 	    cmocka_unit_test(test_storage_tenants),
 	    cmocka_unit_test(test_storage_merge),
