@@ -242,8 +242,17 @@ int path_mkdir_beneath(int rootfd, const char *path, mode_t mode, struct err **e
 		if (mkdirat(cur, name, mode) < 0 && errno != EEXIST)
 			return err_errno(err, errno, "mkdir \"%s\"", path);
 		/* Resolve what is there now beneath the root (it may be a
-		 * symlink placed by the image; it must stay inside). */
-		next = path_open_beneath(cur, name, O_DIRECTORY | O_RDONLY, 0, err);
+		 * symlink placed by the image; it must stay inside): the path
+		 * so far, from ROOTFD, so that an absolute link is the
+		 * container's, not relative to the current directory. */
+		{
+			size_t end = (size_t)(name - copy) + strlen(name);
+			_cleanup_free_ char *prefix = strndup(path, end);
+
+			if (!prefix)
+				return err_errno(err, ENOMEM, "mkdir \"%s\"", path);
+			next = path_open_beneath(rootfd, prefix, O_DIRECTORY | O_RDONLY, 0, err);
+		}
 		if (next < 0)
 			return err_prefix(err, "mkdir \"%s\"", path);
 		close(cur);

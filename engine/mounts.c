@@ -202,8 +202,10 @@ static int volumes_from(const struct engine_ctx *c, const char *spec, struct eng
 	if (!ref[0])
 		return err_set(err, EINVAL, "--volumes-from: a container is required");
 	if ((ret = engine_container_resolve(c->root, ref, id, err)) < 0 ||
-	    (ret = engine_container_load(c->root, id, &rec, err)) < 0)
+	    (ret = engine_container_load(c->root, id, &rec, err)) < 0) {
+		(*err)->exit = 0; /* run/create: 125, not rm's 1 */
 		return err_prefix(err, "--volumes-from %s", ref);
+	}
 	for (size_t i = 0; i < rec.n_mounts && ret == 0; i++) {
 		struct mount_req m = rec.mounts[i];
 
@@ -421,7 +423,10 @@ void engine_mounts_undo(const struct engine_ctx *c, const struct engine_identity
 
 /* ---- start ---- */
 
-static int note_plugin_mount(const char *rdir, const char *driver, const char *name,
+/* Appends "DRIVER NAME" to RDIR/plugin-mounts before the Mount call (a
+ * crash after it must still lead to an Unmount); *OFF gets where the line
+ * starts, for forget_plugin_mount. */
+static int note_plugin_mount(const char *rdir, const char *driver, const char *name, off_t *off,
 			     struct err **err)
 {
 	char path[4200];
@@ -433,10 +438,24 @@ static int note_plugin_mount(const char *rdir, const char *driver, const char *n
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_errno(err, errno, "open \"%s\"", path);
+	*off = lseek(fd, 0, SEEK_END);
 	len = snprintf(line, sizeof(line), "%s %s\n", driver, name);
-	if (len < 0 || (size_t)len >= sizeof(line) || fs_write_all(fd, line, (size_t)len) < 0)
+	if (*off < 0 || len < 0 || (size_t)len >= sizeof(line) ||
+	    fs_write_all(fd, line, (size_t)len) < 0)
 		return err_errno(err, EIO, "write \"%s\"", path);
 	return 0;
+}
+
+/* The plugin certainly did not mount (it refused, or was never reached):
+ * no Unmount is owed, and one would drop another container's mount in a
+ * plugin that counts them. */
+static void forget_plugin_mount(const char *rdir, off_t off)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/" PLUGIN_MOUNTS, rdir);
+	if (truncate(path, off) < 0)
+		fprintf(stderr, "moat: warning: truncate \"%s\": %s\n", path, strerror(errno));
 }
 
 /* The policy on the binds as they are now. */
@@ -472,16 +491,26 @@ static int open_volume(const struct engine_ctx *c, const struct container_record
 		_cleanup_free_ char *mp = NULL;
 		const char *state[] = {c->root, c->runroot, NULL};
 
-		if ((ret = plugin_find(v.driver, &pl, err)) < 0 ||
-		    (ret = note_plugin_mount(rdir, v.driver, v.name, err)) < 0 ||
-		    (ret = plugin_volume_mount(pl, v.name, rec->id, &mp, err)) < 0 ||
-		    (ret = s->srcfd = plugin_mountpoint_open(pl, mp, state, err)) < 0) {
+		off_t off = 0;
+
+		ret = plugin_find(v.driver, &pl, err);
+		if (ret == 0)
+			ret = note_plugin_mount(rdir, v.driver, v.name, &off, err);
+		if (ret == 0) {
+			ret = plugin_volume_mount(pl, v.name, rec->id, &mp, err);
+			if (ret == -EREMOTEIO || ret == -ECONNREFUSED || ret == -ENOTSUP ||
+			    ret == -ENOENT)
+				forget_plugin_mount(rdir, off);
+		}
+		if (ret == 0 && (s->srcfd = plugin_mountpoint_open(pl, mp, state, err)) < 0) {
+			ret = s->srcfd;
 			s->srcfd = -1;
-			plugin_free(pl);
+		}
+		plugin_free(pl);
+		if (ret < 0) {
 			volume_free(&v);
 			return ret;
 		}
-		plugin_free(pl);
 	} else {
 		_cleanup_close_ int dir = -1;
 		char path[4200];

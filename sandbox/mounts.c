@@ -499,6 +499,51 @@ int sandbox_mount_etc(int rootfd, const struct sandbox_spec *spec, const struct 
 	return 0;
 }
 
+/*
+ * Where a target really is, by the kernel's name for its fd: below the
+ * container root (RESOLVE_IN_ROOT made sure), but a symlink in the image or
+ * in a shared volume may still lead to the root itself (a mount there would
+ * vanish under pivot_root) or to /proc, /sys or /dev (CVE-2019-16884,
+ * CVE-2019-19921: a volume over /proc fakes what the runtime writes
+ * there). User mounts are made before those are mounted, and refused
+ * here when they resolve into them.
+ */
+static int target_check(int rootfd, int t, const char *target, struct err **err)
+{
+	static const char *const api[] = {"/proc", "/sys", "/dev"};
+	char proc[64], root[4096], path[4096];
+	ssize_t rl, tl;
+	const char *rel;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rootfd);
+	rl = readlink(proc, root, sizeof(root) - 1);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t);
+	tl = readlink(proc, path, sizeof(path) - 1);
+	if (rl <= 0 || tl <= 0)
+		return err_errno(err, errno ? errno : EIO, "mount target \"%s\"", target);
+	root[rl] = path[tl] = 0;
+	if (!strcmp(root, "/"))
+		root[0] = 0;
+	rl = (ssize_t)strlen(root);
+	if (strncmp(path, root, (size_t)rl) != 0 || (path[rl] != '/' && path[rl] != 0))
+		return err_set(err, EPERM, "mount target \"%s\" is outside the container's root",
+			       target);
+	rel = path + rl;
+	if (!*rel || !strcmp(rel, "/"))
+		return err_set(err, EINVAL, "mount target \"%s\" resolves to the container's root",
+			       target);
+	for (size_t i = 0; i < ARRAY_SIZE(api); i++) {
+		size_t n = strlen(api[i]);
+
+		if (!strncmp(rel, api[i], n) && (rel[n] == '/' || !rel[n]))
+			return err_set(err, EPERM,
+				       "mount target \"%s\" resolves to \"%s\" (under %s): "
+				       "refused",
+				       target, rel, api[i]);
+	}
+	return 0;
+}
+
 /* The mount point of M beneath ROOTFD: a directory for a tmpfs or a
  * directory bind, a file for a file bind; created when missing (Docker
  * does), refused when it exists as the other kind. */
@@ -513,6 +558,8 @@ static int mount_point(int rootfd, const struct sandbox_mount *m, bool is_dir, s
 	if (t >= 0) {
 		if (fstat(t, &st) < 0)
 			return err_errno(err, errno, "mount target \"%s\"", m->target);
+		if (target_check(rootfd, t, m->target, err) < 0)
+			return err_ret(*err);
 		if (is_dir != !!S_ISDIR(st.st_mode))
 			return err_set(err, is_dir ? ENOTDIR : EISDIR,
 				       "mount target \"%s\" is %s, the source is %s", m->target,
@@ -520,9 +567,9 @@ static int mount_point(int rootfd, const struct sandbox_mount *m, bool is_dir, s
 				       is_dir ? "a directory" : "a file");
 		return steal_fd(t);
 	}
-	if (is_dir)
-		return path_mkdir_beneath(rootfd, m->target, 0755, err);
-	{
+	if (is_dir) {
+		t = path_mkdir_beneath(rootfd, m->target, 0755, err);
+	} else {
 		char parent[4096];
 		char *slash;
 		_cleanup_close_ int p = -1;
@@ -534,8 +581,14 @@ static int mount_point(int rootfd, const struct sandbox_mount *m, bool is_dir, s
 			if ((p = path_mkdir_beneath(rootfd, parent, 0755, err)) < 0)
 				return err_ret(*err);
 		}
+		t = path_open_beneath(rootfd, m->target, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644,
+				      err);
 	}
-	return path_open_beneath(rootfd, m->target, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644, err);
+	if (t < 0)
+		return err_ret(*err);
+	if (target_check(rootfd, t, m->target, err) < 0)
+		return err_ret(*err);
+	return steal_fd(t);
 }
 
 static int mount_one(int rootfd, const struct sandbox_mount *m, int src, struct err **err)
@@ -574,10 +627,21 @@ static int mount_one(int rootfd, const struct sandbox_mount *m, int src, struct 
 			return err_set(err, EINVAL,
 				       "bind source \"%s\" is neither a directory nor a file",
 				       m->source);
+		/* The mount point first: a target that leads somewhere it must
+		 * not is refused before anything is copied there. */
+		if ((t = mount_point(rootfd, m, is_dir, err)) < 0)
+			return err_ret(*err);
 		if (m->seed && is_dir && sandbox_seed_volume(rootfd, m->target, src, err) < 0)
 			return err_ret(*err);
 		tree =
 		    open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+		if (tree < 0 && errno == EINVAL && !m->recursive)
+			return err_errno(
+			    err, errno,
+			    "clone the mount of \"%s\" without what is mounted below it "
+			    "(the kernel does not uncover mounts in a user namespace: "
+			    "drop bind-nonrecursive)",
+			    m->source);
 		if (tree < 0)
 			return err_errno(err, errno, "clone the mount of \"%s\"", m->source);
 		/* Read-only (and the rest) on the detached tree, before anything
@@ -586,7 +650,7 @@ static int mount_one(int rootfd, const struct sandbox_mount *m, int src, struct 
 			return err_errno(err, errno, "set the attributes of the mount of \"%s\"",
 					 m->source);
 	}
-	if ((t = mount_point(rootfd, m, is_dir, err)) < 0)
+	if (t < 0 && (t = mount_point(rootfd, m, is_dir, err)) < 0)
 		return err_ret(*err);
 	if (move_mount(tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return err_errno(err, errno, "mount on \"%s\"", m->target);

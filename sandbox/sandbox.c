@@ -344,7 +344,8 @@ static int child_rlimits(int sync)
  *    uid still the caller's (root's 0700 state dir stays reachable);
  *  - propagation is made private before any mount, so nothing leaks back;
  *  - /proc, /dev, /sys are mounted after the rootfs check (no symlinked
- *    /proc can redirect them) and before pivot_root;
+ *    /proc can redirect them), after the user's mounts (none can then be
+ *    placed over them) and before pivot_root;
  *  - the pty comes from the container's own devpts, so its master is
  *    passed to the monitor before the fds are closed;
  *  - Landlock after pivot_root (rules bind to the final tree), while
@@ -392,10 +393,12 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	}
 	if ((rootfd = rootfs(spec, &h, sync, &e)) < 0)
 		child_fail(sync, 125, e);
-	if (sandbox_rootfs_check(rootfd, &e) < 0 || sandbox_mount_proc(rootfd, spec, &h, &e) < 0 ||
+	/* The user's mounts before /proc, /dev and /sys: one that a symlink
+	 * leads into them is refused, and they are mounted over it anyway. */
+	if (sandbox_rootfs_check(rootfd, &e) < 0 || sandbox_mount_user(rootfd, spec, &h, &e) < 0 ||
+	    sandbox_mount_proc(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_dev(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_sys(rootfd, spec, &h, &e) < 0 ||
-	    sandbox_mount_user(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_mount_etc(rootfd, spec, &h, &e) < 0 ||
 	    sandbox_workdir_prepare(rootfd, spec->cwd, &e) < 0)
 		child_fail(sync, 125, e);
@@ -565,6 +568,15 @@ static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, con
 		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		got = recv_msg(sync, &m, &fd);
+		/* ECONNRESET: the child ended with a message of ours unread;
+		 * what it said before that is still queued: read on. */
+		if (got < 0 && errno == ECONNRESET)
+			got = recv_msg(sync, &m, &fd);
+		if (got < 0 && ret == 0) {
+			ret =
+			    err_errno(err, errno, "the container's setup ended without saying why");
+			(*err)->exit = 125;
+		}
 		if (got <= 0)
 			return ret; /* EOF: exec'd (or ended); the socket is CLOEXEC */
 		if (m.type == MSG_FUSE) {
@@ -685,8 +697,21 @@ int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *ch
 	 * caller must own the child's /proc files to write its id maps. */
 	if (ret == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		ret = err_errno(err, errno, "PR_SET_DUMPABLE");
-	if (ret == 0 && send_msg(sv[0], &m, -1) < 0)
-		ret = err_errno(err, errno, "sync with container");
+	if (ret == 0 && send_msg(sv[0], &m, -1) < 0) {
+		int e = errno, fd = -1;
+		struct msg why;
+
+		/* The child failed before it read this: its reason is queued. */
+		if (recv_msg(sv[0], &why, &fd) > 0 && why.type == MSG_ERROR) {
+			why.text[sizeof(why.text) - 1] = 0;
+			ret = err_set(err, why.code ? why.code : EIO, "%s", why.text);
+			(*err)->exit = why.exit;
+		} else {
+			ret = err_errno(err, e, "sync with container");
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	if (ret == 0)
 		ret = serve_setup(spec, sv[0], sigfd, nsfd, p, err);
 fail:

@@ -12,8 +12,10 @@
  *    destination only below the volume's own fd; a symlink is copied as a
  *    symlink, never followed. Device nodes and sockets are skipped (a
  *    volume is data).
- *  - Only an empty volume is seeded; a failure (a full disk) empties it
- *    again, so the next start seeds afresh instead of using half a copy.
+ *  - Only an empty volume is seeded, under an flock on the volume's
+ *    directory held across the check and the copy; a failure (a full disk)
+ *    empties it again, so the next start seeds afresh instead of using
+ *    half a copy.
  *  - Ownership and modes are those the container sees; ids the namespace
  *    cannot represent keep the caller's (single-id rootless).
  *  - Depth is bounded (SEED_MAX_DEPTH): an image cannot exhaust the
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,7 +187,7 @@ static int is_empty(int dirfd)
 /* Removes everything in DIRFD (after a failed seed). */
 static void empty_dir(int dirfd)
 {
-	_cleanup_close_ int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_close_ int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 
@@ -212,6 +215,12 @@ int sandbox_seed_volume(int rootfd, const char *target, int volfd, struct err **
 	dst = openat(volfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dst < 0)
 		return err_errno(err, errno, "open the volume for \"%s\"", target);
+	/* One seeder at a time: containers starting together on a new volume
+	 * wait here, then find it full (and copy nothing) instead of taking
+	 * a copy in progress for the user's data. Released when DST closes. */
+	while (flock(dst, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return err_errno(err, errno, "lock the volume for \"%s\"", target);
 	if ((r = is_empty(dst)) <= 0) {
 		if (r < 0)
 			return err_errno(err, -r, "read the volume for \"%s\"", target);
