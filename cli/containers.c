@@ -156,6 +156,14 @@ static int ps_print(struct cli_ctx *ctx, const struct ps_opts *o, const struct f
 	bool stopped_too = o->all || o->last > 0 || has_status_filter(o);
 	int r;
 
+	{
+		/* What dead monitors left (plugin volumes still mounted, --rm
+		 * containers) is cleaned before it is listed. */
+		struct engine_ctx ec;
+
+		cli_engine_ctx(ctx, &ec);
+		engine_reconcile(&ec);
+	}
 	if ((r = engine_container_list(ctx->root, ctx->runroot, &v, &n, err)) < 0)
 		return r;
 	if (o->size)

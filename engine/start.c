@@ -788,6 +788,9 @@ int engine_remove(const struct engine_ctx *c, const char *id, bool force, bool p
 	/* Fail-closed like every state change: no audit log, no removal. */
 	if ((r = engine_audit_open(&c->audit, &alog, err)) < 0)
 		return r;
+	/* A dead monitor's leftovers first: its plugin volumes are unmounted
+	 * from its runtime directory, which the removal deletes. */
+	engine_reconcile(c);
 	loaded = volumes && engine_container_load(c->root, id, &rec, NULL) == 0;
 	r = engine_container_remove(c->root, c->runroot, c->rootless, c->uid, c->gid, id, force,
 				    err);

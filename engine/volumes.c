@@ -274,6 +274,9 @@ int engine_volume_remove(const struct engine_ctx *c, const char *name, bool forc
 		return err_set(err, ENOENT, "No such volume: %s", name);
 	}
 	volume_free(&v);
+	/* A dead monitor's plugin mounts are released before "in use" is
+	 * asked. */
+	engine_reconcile(c);
 	if ((lock = volume_lock(c->root, err)) < 0)
 		return lock;
 	if ((ret = engine_volume_users(c, name, &users, err)) < 0)

@@ -746,10 +746,10 @@ static int http_error(const struct plugin *p, const char *method, long status, c
 
 	if (plugin_decode_reply(method, b->p ? b->p : "", b->len, &r, &ignored) == -EIO &&
 	    r.plugin_err) {
-		err_set(err, EIO, "volume plugin %s: %s", p->name,
+		err_set(err, EREMOTEIO, "volume plugin %s: %s", p->name,
 			clean(r.plugin_err, q, sizeof(q)));
 		plugin_reply_free(&r);
-		return -EIO;
+		return -EREMOTEIO;
 	}
 	plugin_reply_free(&r);
 	while (b->p && n < b->len && n < sizeof(line) - 1 && b->p[n] != '\n' && b->p[n] != '\r' &&
@@ -758,7 +758,7 @@ static int http_error(const struct plugin *p, const char *method, long status, c
 		n++;
 	}
 	line[n] = '\0';
-	return err_set(err, EIO, "volume plugin %s: HTTP %ld: %s", p->name, status,
+	return err_set(err, EREMOTEIO, "volume plugin %s: HTTP %ld: %s", p->name, status,
 		       n ? clean(line, q, sizeof(q)) : "(no body)");
 }
 
@@ -785,7 +785,7 @@ static int exchange(const struct plugin *p, const char *method, const char *req,
 	r = plugin_decode_reply(method, b.p ? b.p : "", b.len, rep, &derr);
 	free(b.p);
 	if (r == -EIO && rep->plugin_err)
-		return err_set(err, EIO, "volume plugin %s: %s", p->name,
+		return err_set(err, EREMOTEIO, "volume plugin %s: %s", p->name,
 			       clean(rep->plugin_err, q, sizeof(q)));
 	if (r == -ENOMEM)
 		return err_errno(err, ENOMEM, "volume plugin %s: reply to %s", p->name, method);

@@ -26,7 +26,11 @@
  * Replies are decoded strictly for the fields moat uses (unknown keys are
  * ignored, as Docker does; wrong types are errors). A non-empty "Err" is a
  * failure reported verbatim as `volume plugin NAME: ERR`; a non-200 reply
- * without JSON is reported with its body text (first line, capped).
+ * without JSON is reported with its body text (first line, capped). Both
+ * are -EREMOTEIO: the plugin answered and refused. Failures where it is
+ * not known what the plugin did (no reply, a timeout after connecting, a
+ * malformed reply) are -EIO, -ETIMEDOUT, -EPROTO; -ECONNREFUSED and
+ * -ENOENT mean it was never reached.
  *
  * Mountpoints: a plugin's Mount/Path reply is a host path. It must be
  * absolute, exist, be a directory (checked on an O_PATH|O_NOFOLLOW fd, so
@@ -66,8 +70,8 @@ struct plugin_volume {
 /* A .spec file: one URL line (whitespace trimmed). */
 int plugin_decode_spec(const char *buf, size_t len, char **addr, struct err **err);
 /* A .json file: Addr required; Name, TLSConfig, MountRoot optional. */
-int plugin_decode_json(const char *buf, size_t len, char **addr, char **mount_root,
-		       bool *has_tls, struct err **err);
+int plugin_decode_json(const char *buf, size_t len, char **addr, char **mount_root, bool *has_tls,
+		       struct err **err);
 /* A reply body of METHOD ("Plugin.Activate", "VolumeDriver.Mount", ...).
  * On a reply with a non-empty Err: -EIO with *plugin_err set (malloc'd).
  * Outputs that METHOD does not have are left untouched (pass NULL). */
@@ -80,8 +84,8 @@ struct plugin_reply {
 	size_t n_vols;
 	char *scope; /* Capabilities: "local" (default) or "global" */
 };
-int plugin_decode_reply(const char *method, const char *buf, size_t len,
-			struct plugin_reply *out, struct err **err);
+int plugin_decode_reply(const char *method, const char *buf, size_t len, struct plugin_reply *out,
+			struct err **err);
 void plugin_reply_free(struct plugin_reply *r);
 void plugin_volume_free(struct plugin_volume *v);
 
@@ -96,8 +100,7 @@ int plugin_find(const char *name, struct plugin **out, struct err **err);
 char **plugin_list_names(void);
 void plugin_free(struct plugin *p);
 
-int plugin_volume_create(struct plugin *p, const char *name, char *const *opts,
-			 struct err **err);
+int plugin_volume_create(struct plugin *p, const char *name, char *const *opts, struct err **err);
 int plugin_volume_remove(struct plugin *p, const char *name, struct err **err);
 /* ID: the caller's mount id (moat uses the container id). */
 int plugin_volume_mount(struct plugin *p, const char *name, const char *id, char **mountpoint,

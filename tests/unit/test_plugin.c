@@ -339,7 +339,7 @@ static void test_lifecycle(void **state)
 	assert_string_equal(v.mountpoint, want);
 	assert_non_null(v.created_at);
 	plugin_volume_free(&v);
-	expect(plugin_volume_get(p, "nope", &v, &found, &err), &err, EIO,
+	expect(plugin_volume_get(p, "nope", &v, &found, &err), &err, EREMOTEIO,
 	       "volume plugin tp: no such volume");
 	assert_false(found);
 	assert_null(v.name);
@@ -369,16 +369,16 @@ static void test_lifecycle(void **state)
 	free(mp2);
 	free(mp);
 
-	expect(plugin_volume_remove(p, "v1", &err), &err, EIO,
+	expect(plugin_volume_remove(p, "v1", &err), &err, EREMOTEIO,
 	       "volume plugin tp: volume v1 is in use");
 	assert_int_equal(plugin_volume_unmount(p, "v1", "c1", &err), 0);
-	expect(plugin_volume_remove(p, "v1", &err), &err, EIO,
+	expect(plugin_volume_remove(p, "v1", &err), &err, EREMOTEIO,
 	       "volume plugin tp: volume v1 is in use");
 	assert_int_equal(plugin_volume_unmount(p, "v1", "c2", &err), 0);
 	assert_int_equal(plugin_volume_remove(p, "v1", &err), 0);
-	expect(plugin_volume_get(p, "v1", &v, &found, &err), &err, EIO,
+	expect(plugin_volume_get(p, "v1", &v, &found, &err), &err, EREMOTEIO,
 	       "volume plugin tp: no such volume");
-	expect(plugin_volume_mount(p, "v1", "c1", &mp, &err), &err, EIO,
+	expect(plugin_volume_mount(p, "v1", "c1", &mp, &err), &err, EREMOTEIO,
 	       "volume plugin tp: no such volume");
 	assert_null(mp);
 
@@ -422,7 +422,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(plugin_volume_get(p, "v2", &v, &found, &err), 0);
 	assert_true(found);
 	plugin_volume_free(&v);
-	expect(plugin_volume_remove(p, "v2", &err), &err, EIO,
+	expect(plugin_volume_remove(p, "v2", &err), &err, EREMOTEIO,
 	       "volume plugin tp: volume v2 is in use");
 	assert_int_equal(count_calls(f->log, "Plugin.Activate", NULL, 0), 3);
 	plugin_free(p);
@@ -440,19 +440,19 @@ static void test_mode_error(void **state)
 	pid_t pid = start(f, "error", NULL);
 
 	p = find_ok("tp");
-	expect(plugin_volume_create(p, "v1", NULL, &err), &err, EIO,
+	expect(plugin_volume_create(p, "v1", NULL, &err), &err, EREMOTEIO,
 	       "volume plugin tp: injected failure");
 	assert_true(p->activated); /* Activate itself worked */
-	expect(plugin_volume_mount(p, "v1", "c1", &mp, &err), &err, EIO,
+	expect(plugin_volume_mount(p, "v1", "c1", &mp, &err), &err, EREMOTEIO,
 	       "volume plugin tp: injected failure");
 	assert_null(mp);
-	expect(plugin_volume_list(p, &vols, &n, &err), &err, EIO,
+	expect(plugin_volume_list(p, &vols, &n, &err), &err, EREMOTEIO,
 	       "volume plugin tp: injected failure");
 	assert_null(vols);
-	expect(plugin_capabilities(p, &scope, &err), &err, EIO,
+	expect(plugin_capabilities(p, &scope, &err), &err, EREMOTEIO,
 	       "volume plugin tp: injected failure");
 	assert_null(scope);
-	assert_int_equal(plugin_volume_unmount(p, "v1", "c1", &err), -EIO);
+	assert_int_equal(plugin_volume_unmount(p, "v1", "c1", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin tp: injected failure");
 	err_free(&err);
 	plugin_free(p);
@@ -588,7 +588,7 @@ static void test_mode_http500(void **state)
 	pid_t pid = start(f, "http500", NULL);
 
 	p = find_ok("tp");
-	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -EIO);
+	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin tp: HTTP 500: internal meltdown");
 	err_free(&err);
 	plugin_free(p);
@@ -947,20 +947,20 @@ static void test_canned_errors(void **state)
 
 	canned_start(*state, &c, r, ARRAY_SIZE(r));
 	canned_plugin(&c, &p, addr, sizeof(addr));
-	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EIO);
+	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin canned: no \\x1b[2J such");
 	err_free(&err);
-	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EIO);
+	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin canned: HTTP 500: (no body)");
 	err_free(&err);
-	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EIO);
+	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin canned: HTTP 307: moved");
 	err_free(&err);
 	expect(plugin_volume_remove(&p, "v", &err), &err, EPROTO,
 	       "volume plugin canned: malformed reply to VolumeDriver.Remove: not JSON");
 	expect(plugin_volume_remove(&p, "v", &err), &err, EPROTO,
 	       "volume plugin canned: malformed reply to VolumeDriver.Remove: ");
-	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EIO);
+	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin canned: HTTP 403: no\\x1b]0;x\\x07");
 	err_free(&err);
 	canned_stop(&c);
@@ -981,7 +981,7 @@ static void test_canned_activate(void **state)
 
 	canned_start(*state, &c, r, ARRAY_SIZE(r));
 	canned_plugin(&c, &p, addr, sizeof(addr));
-	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EIO);
+	assert_int_equal(plugin_volume_remove(&p, "v", &err), -EREMOTEIO);
 	assert_string_equal(err->msg, "volume plugin canned: not today");
 	err_free(&err);
 	expect(plugin_volume_remove(&p, "v", &err), &err, EPROTO,
