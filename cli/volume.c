@@ -425,45 +425,10 @@ static bool ls_filter_match(const struct ls_filter *f, const struct volume *v, s
 	return !f->has_labels || prune_filter_match(&f->l, v->created, v->labels);
 }
 
-/* Docker's sortorder.NaturalLess: runs of digits compare as numbers. */
-static int natural_cmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-			const char *ea = a, *eb = b;
-			size_t la, lb;
-			int c;
-
-			while (*a == '0' && isdigit((unsigned char)a[1]))
-				a++;
-			while (*b == '0' && isdigit((unsigned char)b[1]))
-				b++;
-			for (ea = a; isdigit((unsigned char)*ea); ea++)
-				;
-			for (eb = b; isdigit((unsigned char)*eb); eb++)
-				;
-			la = (size_t)(ea - a);
-			lb = (size_t)(eb - b);
-			if (la != lb)
-				return la < lb ? -1 : 1;
-			if ((c = strncmp(a, b, la)))
-				return c;
-			a = ea;
-			b = eb;
-			continue;
-		}
-		if (*a != *b)
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		a++;
-		b++;
-	}
-	return *a ? 1 : *b ? -1 : 0;
-}
-
 static int by_name(const void *x, const void *y)
 {
 	const struct volume *a = x, *b = y;
-	int c = natural_cmp(a->name, b->name);
+	int c = prune_natural_cmp(a->name, b->name);
 
 	return c ? c : strcmp(a->name, b->name);
 }

@@ -340,11 +340,8 @@ static int strv_put(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-/* sortorder.NaturalLess: digit runs compare as numbers. */
-static int natural_cmp(const void *pa, const void *pb)
+int prune_natural_cmp(const char *a, const char *b)
 {
-	const char *a = *(char *const *)pa, *b = *(char *const *)pb;
-
 	while (*a && *b) {
 		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
 			const char *ea = a, *eb = b;
@@ -376,6 +373,11 @@ static int natural_cmp(const void *pa, const void *pb)
 		b++;
 	}
 	return *a ? 1 : (*b ? -1 : 0);
+}
+
+static int natural_qsort(const void *pa, const void *pb)
+{
+	return prune_natural_cmp(*(char *const *)pa, *(char *const *)pb);
 }
 
 struct kv {
@@ -506,7 +508,7 @@ static int parse(struct kv *v, size_t n, enum prune_target t, bool all,
 		f->has_until = true;
 	}
 	if (f->n_shown > 1)
-		qsort(f->shown, f->n_shown, sizeof(char *), natural_cmp);
+		qsort(f->shown, f->n_shown, sizeof(char *), natural_qsort);
 	return 0;
 }
 

@@ -79,6 +79,10 @@ void prune_filter_clear(struct prune_filter *f);
  * The dangling part is the caller's: it knows the names. */
 bool prune_filter_match(const struct prune_filter *f, int64_t created_ns, char *const *labels);
 
+/* Docker's sortorder.NaturalLess as a comparison: runs of digits compare
+ * as numbers ("v2" before "v10"). */
+int prune_natural_cmp(const char *a, const char *b);
+
 /* Go's time.ParseDuration into nanoseconds: [-+]?(NUMBER UNIT)+ with
  * units ns us µs μs ms s m h, or "0". -EINVAL, or -ERANGE past int64. */
 int prune_duration_parse(const char *s, int64_t *ns);

@@ -16,9 +16,9 @@
  *    process that holds volume_lock() and locks again deadlocks itself:
  *    which side takes the lock is therefore fixed per function.
  *    volume_create and volume_clean_debris take it themselves (the caller
- *    must not hold it). volume_remove and volume_mark_seeded expect the
- *    caller to hold it: removal must be atomic with the caller's "no
- *    container uses it" check, and marking with the seeding it ends;
+ *    must not hold it). volume_remove expects the caller to hold it:
+ *    removal must be atomic with the caller's "no container uses it"
+ *    check;
  *  - the record is written last (fs_write_atomic, then the directory is
  *    fsync'd) and removed first, so a crash leaves debris, never a record
  *    without its _data;
@@ -47,21 +47,6 @@
 
 #define RECORD "volume.json"
 #define DATA "_data"
-#define SEEDED "seeded"
-
-/* NAME for a message: it may be anything a user typed. */
-static const char *shown(const char *s, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	for (; s && *s && o + 4 < size && o < 64; s++)
-		buf[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (s && *s)
-		for (int i = 0; i < 3 && o + 1 < size; i++)
-			buf[o++] = '.';
-	buf[o] = 0;
-	return buf;
-}
 
 /* Docker's message and exit status (1) for a volume that is not there,
  * in the house style of "No such container: X". */
@@ -69,7 +54,7 @@ static int no_such(const char *name, struct err **err)
 {
 	char q[80];
 
-	err_set(err, ENOENT, "No such volume: %s", shown(name, q, sizeof(q)));
+	err_set(err, ENOENT, "No such volume: %s", volume_shown(name, q, sizeof(q)));
 	if (err && *err)
 		(*err)->exit = 1;
 	return -ENOENT;
@@ -147,7 +132,6 @@ static int load_at(const char *root, int vfd, const char *name, struct volume *o
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int dfd = -1;
-	struct stat st;
 	size_t len = 0;
 	int r;
 
@@ -175,7 +159,6 @@ static int load_at(const char *root, int vfd, const char *name, struct volume *o
 		err_prefix(err, "volume %s: \"%s/volumes/%s/" RECORD "\"", name, root, name);
 		return r;
 	}
-	out->seeded = fstatat(dfd, SEEDED, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	return 0;
 }
 
@@ -220,7 +203,7 @@ static int first_option(char *const *options, struct err **err)
 	return err_set(err, EINVAL,
 		       "local volume driver: option \"%s\" is not supported by moat (local "
 		       "volumes are directories; use a volume plugin or a bind mount)",
-		       shown(key ? key : options[0], q, sizeof(q)));
+		       volume_shown(key ? key : options[0], q, sizeof(q)));
 }
 
 /* The directory <name>/ of a new volume, with its _data and its record,
@@ -309,7 +292,7 @@ int volume_create(const char *root, const struct volume_create_opts *o, struct v
 			       "create volume \"%s\": invalid volume name: only "
 			       "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed, at least two and at "
 			       "most %d characters (for a host directory, use an absolute path)",
-			       shown(o->name, q, sizeof(q)), VOLUME_NAME_MAX);
+			       volume_shown(o->name, q, sizeof(q)), VOLUME_NAME_MAX);
 	if (o->driver && !strcmp(o->driver, VOLUME_DRIVER_LOCAL) && has_opts)
 		return first_option(o->options, err);
 	if (!o->name && (r = digest_random_id(id, err)) < 0)
@@ -374,8 +357,7 @@ int volume_create(const char *root, const struct volume_create_opts *o, struct v
 	}
 	if ((r = make(vfd, &v, o, rec, len, err)) < 0)
 		goto out;
-	/* What was written, as load will read it (labels sorted...); a new
-	 * volume is not seeded. */
+	/* What was written, as load will read it (labels sorted...). */
 	if ((r = volume_record_decode(rec, len, out, err)) < 0 ||
 	    (r = set_mountpoint(root, out, err)) < 0)
 		volume_free(out);
@@ -432,33 +414,6 @@ int volume_remove(const char *root, const char *name, struct err **err)
 		err_free(&e2);
 	}
 	return 0;
-}
-
-/* The caller holds volume_lock() while it seeds and marks (see the top);
- * O_EXCL makes the marker itself safe without it. */
-int volume_mark_seeded(const char *root, const char *name, struct err **err)
-{
-	_cleanup_close_ int vfd = -1, dfd = -1, fd = -1;
-	struct stat st;
-
-	if (!name || !volume_name_valid(name))
-		return no_such(name ? name : "", err);
-	vfd = vols_open(root, false, err);
-	if (vfd == -ENOENT)
-		return no_such(name, err);
-	if (vfd < 0)
-		return vfd;
-	dfd = openat(vfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || fstatat(dfd, RECORD, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			return no_such(name, err);
-		return err_errno(err, errno, "volume %s", name);
-	}
-	fd = openat(dfd, SEEDED, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return err_errno(err, errno, "volume %s: mark seeded", name);
-	/* A lost marker would seed the volume a second time, over its data. */
-	return fsync_dir(dfd, name, err);
 }
 
 static int by_name(const void *a, const void *b)

@@ -8,13 +8,14 @@
  * On disk, under ROOT/volumes/ (0700, the invoker's):
  *   <name>/volume.json   the record (written atomically, fsync'd)
  *   <name>/_data/        a local volume's content (the mountpoint)
- *   <name>/seeded        present once the volume was first mounted: from
- *                        then on it is never seeded from an image again
  *   .lock                flock serialising creates and removals:
  *                        volume_create and volume_clean_debris take it
- *                        themselves; volume_remove and volume_mark_seeded
- *                        expect the caller to hold it (volume_lock), so
- *                        that "is it in use?" and the removal are one step
+ *                        themselves; volume_remove expects the caller
+ *                        to hold it (volume_lock), so that "is it in
+ *                        use?" and the removal are one step
+ * Seeding (copy-up) is per container, as Docker does it: the first start
+ * of a container copies the image's content into an empty volume, under
+ * an flock on _data (sandbox/seed.c); nothing is recorded here.
  * A directory without a volume.json is debris of a crashed create or
  * remove: ignored by list, cleaned by volume_clean_debris. One whose
  * volume.json does not decode may hold data: list warns about it, create
@@ -54,7 +55,6 @@ struct volume {
 			  * with its container by rm -v and --rm */
 	/* filled by load/list, not part of the record: */
 	char *mountpoint; /* local: ROOT/volumes/<name>/_data; plugin: NULL */
-	bool seeded;
 };
 
 /* PURE: the record as JSON and back (strict: unknown keys, wrong types,
@@ -63,6 +63,9 @@ struct volume {
 int volume_record_encode(const struct volume *v, char **out, size_t *len, struct err **err);
 int volume_record_decode(const char *buf, size_t len, struct volume *out, struct err **err);
 void volume_free(struct volume *v);
+/* S for a message (BUF of SIZE): at most 64 bytes, non-printable bytes as
+ * '?' - names and records are untrusted text. Returns BUF. */
+const char *volume_shown(const char *s, char *buf, size_t size);
 void volume_list_free(struct volume *v, size_t n);
 
 struct volume_create_opts {
@@ -94,8 +97,6 @@ int volume_list(const char *root, struct volume **out, size_t *n, struct err **e
  * in between leaves debris, not a half-volume. The caller has checked
  * that no container uses it. */
 int volume_remove(const char *root, const char *name, struct err **err);
-/* Marks NAME seeded (idempotent). */
-int volume_mark_seeded(const char *root, const char *name, struct err **err);
 /* Takes ROOT/volumes/.lock exclusively; returns the fd (close releases). */
 int volume_lock(const char *root, struct err **err);
 /* Removes debris left by crashed creates/removes (dirs without a record). */

@@ -58,7 +58,7 @@ void volume_list_free(struct volume *v, size_t n)
 
 /* S for a message: at most 64 bytes, non-printable bytes as '?'. Records
  * and names are untrusted text; a message must stay one readable line. */
-static const char *shown(const char *s, char *buf, size_t size)
+const char *volume_shown(const char *s, char *buf, size_t size)
 {
 	size_t o = 0;
 
@@ -139,16 +139,16 @@ static int kv_object(char *const *kv, const char *field, json_t **out, struct er
 
 		if (!eq || eq == *kv)
 			return err_set(err, EINVAL, "%s: %s entry \"%s\" is not KEY=VALUE", WHAT,
-				       field, shown(*kv, q, sizeof(q)));
+				       field, volume_shown(*kv, q, sizeof(q)));
 		k = strndup(*kv, (size_t)(eq - *kv));
 		if (!k)
 			return err_errno(err, ENOMEM, WHAT);
 		if (json_object_get(o, k))
 			return err_set(err, EINVAL, "%s: %s key \"%s\" is given twice", WHAT, field,
-				       shown(k, q, sizeof(q)));
+				       volume_shown(k, q, sizeof(q)));
 		if (json_object_set_new(o, k, json_string(eq + 1)) < 0)
 			return err_set(err, EINVAL, "%s: %s \"%s\" is not valid UTF-8", WHAT, field,
-				       shown(k, q, sizeof(q)));
+				       volume_shown(k, q, sizeof(q)));
 	}
 	*out = steal_ptr(o);
 	return 0;
@@ -278,10 +278,10 @@ int volume_record_encode(const struct volume *v, char **out, size_t *len, struct
 		return err_errno(err, ENOMEM, WHAT);
 	if (!v->name || !volume_name_valid(v->name))
 		return err_set(err, EINVAL, "%s: invalid volume name \"%s\"", WHAT,
-			       shown(v->name, q, sizeof(q)));
+			       volume_shown(v->name, q, sizeof(q)));
 	if (!driver_valid(v->driver))
 		return err_set(err, EINVAL, "%s: invalid volume driver name \"%s\"", WHAT,
-			       shown(v->driver, q, sizeof(q)));
+			       volume_shown(v->driver, q, sizeof(q)));
 	if (v->created < 0)
 		return err_set(err, EINVAL, "%s: creation time before 1970", WHAT);
 	if ((r = kv_object(v->labels, "label", &labels, err)) < 0)
@@ -343,11 +343,11 @@ static int get_kv(json_t *o, const char *key, char ***out, struct err **err)
 		if (klen == 0 || strlen(k) != klen || strchr(k, '='))
 			return err_set(err, EINVAL,
 				       "%s: \"%s\": key \"%s\" is empty, holds '=' or a NUL byte",
-				       WHAT, key, shown(k, q, sizeof(q)));
+				       WHAT, key, volume_shown(k, q, sizeof(q)));
 		if (!json_is_string(val) ||
 		    strlen(json_string_value(val)) != json_string_length(val))
 			return err_set(err, EINVAL, "%s: \"%s\": \"%s\" must be a string", WHAT,
-				       key, shown(k, q, sizeof(q)));
+				       key, volume_shown(k, q, sizeof(q)));
 		if (asprintf(&r[i], "%s=%s", k, json_string_value(val)) < 0) {
 			r[i] = NULL;
 			return err_errno(err, ENOMEM, WHAT);
@@ -380,7 +380,7 @@ static int decode(json_t *o, struct volume *out, struct err **err)
 			i++;
 		if (i == ARRAY_SIZE(keys))
 			return err_set(err, EINVAL, "%s: unknown key \"%s\"", WHAT,
-				       shown(k, q, sizeof(q)));
+				       volume_shown(k, q, sizeof(q)));
 	}
 	if ((r = get_string(o, "Name", &name, err)) < 0 ||
 	    (r = get_string(o, "Driver", &driver, err)) < 0 ||
@@ -388,13 +388,13 @@ static int decode(json_t *o, struct volume *out, struct err **err)
 		return r;
 	if (!volume_name_valid(name))
 		return err_set(err, EINVAL, "%s: invalid volume name \"%s\"", WHAT,
-			       shown(name, q, sizeof(q)));
+			       volume_shown(name, q, sizeof(q)));
 	if (!driver_valid(driver))
 		return err_set(err, EINVAL, "%s: invalid volume driver name \"%s\"", WHAT,
-			       shown(driver, q, sizeof(q)));
+			       volume_shown(driver, q, sizeof(q)));
 	if (rfc3339_parse(created, &out->created) < 0)
 		return err_set(err, EINVAL, "%s: \"CreatedAt\" is not an RFC 3339 time: \"%s\"",
-			       WHAT, shown(created, q, sizeof(q)));
+			       WHAT, volume_shown(created, q, sizeof(q)));
 	anon = json_object_get(o, "Anonymous");
 	if (!json_is_boolean(anon))
 		return err_set(err, EINVAL, "%s: \"Anonymous\" must be true or false", WHAT);

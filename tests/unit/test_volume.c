@@ -4,10 +4,10 @@
  * (the store, in a mkdtemp root per test): create/load/list/remove,
  * idempotent create, one name across drivers, the local driver refusing
  * options, anonymous names, debris and undecodable records, the owner of
- * _data, invalid names refused before anything is touched, the seeded
- * marker, a removal whose data the invoker cannot delete (run as
- * uid 65534 in a child when the suite runs as root), and the lock: create
- * waits for it, remove and mark_seeded run under the caller's.
+ * _data, invalid names refused before anything is touched, a removal
+ * whose data the invoker cannot delete (run as uid 65534 in a child when
+ * the suite runs as root), and the lock: create waits for it, remove runs
+ * under the caller's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -557,7 +557,6 @@ static void test_create_load_list_remove(void **state)
 	assert_string_equal(v.name, "data");
 	assert_string_equal(v.driver, "local");
 	assert_false(v.anonymous);
-	assert_false(v.seeded);
 	assert_true(v.created > 0);
 	assert_int_equal(strv_len(v.labels), 2);
 	assert_string_equal(v.labels[0], "a=1"); /* as the record holds them */
@@ -577,7 +576,6 @@ static void test_create_load_list_remove(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_true(exists_at(root, "volumes/.lock"));
-	assert_false(exists_at(root, "volumes/data/seeded"));
 
 	assert_int_equal(volume_load(root, "data", &l, &e), 0);
 	assert_string_equal(l.name, v.name);
@@ -623,8 +621,6 @@ static void test_empty_root(void **state)
 	assert_int_equal(volume_load(root, "x", &v, &e), -ENOENT);
 	err_free(&e);
 	assert_int_equal(volume_remove(root, "x", &e), -ENOENT);
-	err_free(&e);
-	assert_int_equal(volume_mark_seeded(root, "x", &e), -ENOENT);
 	err_free(&e);
 	volume_clean_debris(root);
 	assert_int_equal(entries(root), 0);
@@ -933,7 +929,6 @@ static void test_invalid_names(void **state)
 		err_has(volume_create(root, &o, &v, NULL, &e), &e, EINVAL, "invalid volume name");
 		err_has(volume_load(root, bad[i], &v, &e), &e, ENOENT, "No such volume");
 		err_has(volume_remove(root, bad[i], &e), &e, ENOENT, "No such volume");
-		err_has(volume_mark_seeded(root, bad[i], &e), &e, ENOENT, "No such volume");
 	}
 	/* nothing at all appeared in the root: not even volumes/ */
 	assert_int_equal(entries(root), 0);
@@ -964,52 +959,6 @@ static void test_invalid_names(void **state)
 		err_has(volume_create(root, &o, &v, NULL, &e), &e, EINVAL, "given twice");
 	}
 	assert_int_equal(entries(root), 0);
-}
-
-static void test_seeded(void **state)
-{
-	const char *root = *state;
-	struct volume_create_opts o = local_opts("sv");
-	struct volume v, *all = NULL;
-	struct err *e = NULL;
-	char path[4200];
-	struct stat st;
-	size_t n = 0;
-
-	assert_int_equal(volume_create(root, &o, &v, NULL, &e), 0);
-	assert_false(v.seeded);
-	volume_free(&v);
-	assert_int_equal(volume_load(root, "sv", &v, &e), 0);
-	assert_false(v.seeded);
-	volume_free(&v);
-	assert_int_equal(volume_mark_seeded(root, "sv", &e), 0);
-	snprintf(path, sizeof(path), "%s/volumes/sv/seeded", root);
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_size, 0);
-	assert_int_equal(volume_load(root, "sv", &v, &e), 0);
-	assert_true(v.seeded);
-	volume_free(&v);
-	assert_int_equal(volume_list(root, &all, &n, &e), 0);
-	assert_int_equal(n, 1);
-	assert_true(all[0].seeded);
-	volume_list_free(all, n);
-	/* idempotent */
-	assert_int_equal(volume_mark_seeded(root, "sv", &e), 0);
-	assert_null(e);
-	/* an absent volume, and debris, are not marked */
-	err_has(volume_mark_seeded(root, "absent", &e), &e, ENOENT, "No such volume: absent");
-	mkdir_at(root, "volumes/debris", 0700);
-	err_has(volume_mark_seeded(root, "debris", &e), &e, ENOENT, "No such volume: debris");
-	assert_false(exists_at(root, "volumes/debris/seeded"));
-	/* a new volume over the name of a removed seeded one is not seeded */
-	assert_int_equal(volume_remove(root, "sv", &e), 0);
-	assert_int_equal(volume_create(root, &o, &v, NULL, &e), 0);
-	assert_false(v.seeded);
-	volume_free(&v);
-	assert_int_equal(volume_load(root, "sv", &v, &e), 0);
-	assert_false(v.seeded);
-	volume_free(&v);
 }
 
 /* Runs FN(ROOT) in a child as uid/gid 65534; returns its exit status. */
@@ -1215,15 +1164,14 @@ static void test_lock_excludes(void **state)
 	}
 }
 
-/* Which side locks is fixed per function (volume/volume.c): remove and
- * mark_seeded run under the caller's lock, create and the sweep take it. */
+/* Which side locks is fixed per function (volume/volume.c): remove runs
+ * under the caller's lock, create and the sweep take it. */
 static int remove_under_lock(const char *root)
 {
 	struct err *e = NULL;
 	int fd = volume_lock(root, &e);
 
-	if (fd < 0 || volume_mark_seeded(root, "held", &e) < 0 ||
-	    volume_remove(root, "held", &e) < 0)
+	if (fd < 0 || volume_remove(root, "held", &e) < 0)
 		return 1;
 	close(fd);
 	return 0;
@@ -1272,7 +1220,6 @@ int main(void)
 	    T(test_debris_and_bad_records),
 	    T(test_symlinks_not_followed),
 	    T(test_invalid_names),
-	    T(test_seeded),
 	    T(test_owner),
 	    T(test_remove_data_left),
 	    T(test_lock_excludes),
