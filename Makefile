@@ -55,8 +55,11 @@ $(B)/moat: $(B)/obj/cli/main.o $(B)/libmoat.a
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS_H) -o $@ $^ $(MOAT_LIBS)
 
 # The in-container probe and test helpers: static, so they run in a busybox rootfs.
-probe: $(B)/probe
+probe: $(B)/probe $(B)/storage-attack
 $(B)/probe: tests/probe/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+$(B)/storage-attack: tests/escape/helpers/storage-attack.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
