@@ -304,6 +304,37 @@ PY
 	assert_success
 }
 
+@test "system prune --volumes: unused anonymous volumes go; named and in-use ones stay; without it none" {
+	local gone kept used vols
+	moat_as run -v /anon1 "$IMG" true
+	gone=$(moat_as inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$(moat_as ps -aq | head -n 1)")
+	[[ $gone =~ ^[0-9a-f]{64}$ ]] || fail "no anonymous volume: $gone"
+	moat_as volume create kept-named >/dev/null
+	moat_as run -d --name sp-live -v /anon2 "$IMG" sleep 60
+	used=$(moat_as inspect -f '{{range .Mounts}}{{.Name}}{{end}}' sp-live)
+	# without --volumes, volumes are not touched
+	run moat_as system prune -f
+	assert_success
+	vols=$(moat_as volume ls -q)
+	[[ $vols == *"$gone"* && $vols == *kept-named* && $vols == *"$used"* ]] || fail "volumes: $vols"
+	# the prompt says it
+	run --separate-stderr bash -c "echo n | $(moat_cmdline system prune --volumes)"
+	assert_output --partial "  - all anonymous volumes not used by at least one container"
+	# with it, the stopped container went above, so its volume is unused now
+	run moat_as system prune -f --volumes
+	assert_success
+	assert_output --partial "Deleted Volumes:"$'\n'"$gone"
+	vols=$(moat_as volume ls -q)
+	[[ $vols != *"$gone"* ]] || fail "the unused anonymous volume stayed: $vols"
+	[[ $vols == *kept-named* && $vols == *"$used"* ]] || fail "a named or used volume went: $vols"
+	# Docker's volume prune knows no until
+	run moat_as system prune -f --volumes --filter until=1h
+	assert_failure
+	assert_output --partial "invalid filter 'until'"
+	moat_as rm -fv sp-live
+	moat_as volume rm kept-named
+}
+
 @test "system: unknown subcommand is exit 1; help; arguments refused" {
 	run --separate-stderr moat_as system df
 	assert_failure 1
