@@ -1,7 +1,7 @@
 /*
  * fuzz/tenant_policy_fuzz.c - libFuzzer target for tenant_policy_decode,
- * evaluation, tightening and encoding (policy/tenant.c), and the size
- * parser the policy's limits use.
+ * evaluation, tightening and encoding (policy/tenant.c, tenant_storage.c,
+ * tenant_encode.c), and the size parser the policy's limits use.
  *
  * Properties: a failed decode sets an error and returns no policy; a
  * decoded policy has its tenants sorted and unique, no default above its

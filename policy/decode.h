@@ -1,6 +1,6 @@
 /*
  * policy/decode.h - what moat's strict policy decoders share (the trust
- * policy, policy/trust.c; the tenant policy, policy/tenant.c): errors that
+ * policy, policy/trust.c; the tenant policy, policy/tenant*.c): errors that
  * name the file and the JSON path, the unknown-key check, and quoting of
  * untrusted text for messages.
  *

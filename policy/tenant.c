@@ -1,6 +1,10 @@
 /*
  * policy/tenant.c - decoding, tightening and evaluation of the tenant
- * policy (see tenant.h for the format).
+ * policy (see tenant.h for the format): the rule sets, tenants and their
+ * selection, images, switches, capabilities and limits. The storage
+ * rules ("bindMounts", "volumeDrivers", "forbidTmpfs") are in
+ * tenant_storage.c and the encoder in tenant_encode.c;
+ * tenant_internal.h declares what the three share.
  *
  * Runs in: any process, unprivileged. PURE: no system calls, no file
  * I/O. The input is untrusted bytes (a user's policy file) and the
@@ -18,14 +22,11 @@
  *  - decode returns a complete, consistent policy or frees what it built;
  *  - evaluation fails closed: an image reference it cannot parse does not
  *    match an allow pattern, "unlimited" is above every bound, a --tenant
- *    it cannot grant denies, and a mount it cannot place (a bind source
- *    that is not one normalised path, a volume without a driver, a type
- *    it does not know) is refused by the storage rules;
- *  - host paths in a policy are normalised at decode, and a request's
- *    bind source must be too, so string prefixes taken at a '/' are path
- *    prefixes: "/srv/data" holds "/srv/data/x" and never "/srv/database".
- *    The source is the real path of what the engine opened; resolving
- *    symlinks is the engine's job, not this file's.
+ *    it cannot grant denies, and a mount it cannot place is refused by
+ *    the storage rules (tenant_storage.c, which also holds the invariants
+ *    of host paths);
+ *  - the storage rules are decoded and checked after every other rule,
+ *    so that of several errors or denials the same one is reported.
  */
 #include "policy/tenant.h"
 
@@ -43,12 +44,10 @@
 #include "common/json.h"
 #include "image/reference.h"
 #include "policy/caps.h"
+#include "policy/tenant_internal.h"
 
-#define CAP_COUNT 41 /* 0..CAP_CHECKPOINT_RESTORE */
 #define NAME_MAX_LEN 64
 #define PATTERN_MAX_LEN 300
-#define PATH_MAX_LEN 4096
-#define DRIVER_MAX_LEN 255
 #define MOAT_SHM_DEFAULT (64LL << 20)
 #define KERNEL_CPU_SHARES 1024
 
@@ -187,23 +186,14 @@ static int cpus_parse(const char *s, int64_t *out)
 	return 0;
 }
 
-/* ---- freeing --------------------------------------------------------- */
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void rules_clear(struct tenant_rules *r)
 {
-	strv_free(r->allow);
-	strv_free(r->deny);
+	strvfree(r->allow);
+	strvfree(r->deny);
 	free(r->require_seccomp);
-	strv_free(r->bind_allow);
-	strv_free(r->bind_deny);
-	strv_free(r->volume_drivers);
+	strvfree(r->bind_allow);
+	strvfree(r->bind_deny);
+	strvfree(r->volume_drivers);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -393,14 +383,14 @@ static bool pattern_contains(const char *a, const char *b)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static void join(char *buf, size_t size, const char *a, const char *b)
+void tenant_path_join(char *buf, size_t size, const char *a, const char *b)
 {
 	/* Paths are short; a cut one still names the place. */
 	if (snprintf(buf, size, "%s%s%s", a, a[0] ? "." : "", b) < 0)
 		buf[0] = '\0';
 }
 
-static int get_bool(struct policy_dec *d, const char *path, json_t *obj, const char *key, bool *out)
+int tenant_get_bool(struct policy_dec *d, const char *path, json_t *obj, const char *key, bool *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char p[512];
@@ -408,7 +398,7 @@ static int get_bool(struct policy_dec *d, const char *path, json_t *obj, const c
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v)) {
-		join(p, sizeof(p), path, key);
+		tenant_path_join(p, sizeof(p), path, key);
 		return policy_dec_fail(d, p, "must be true or false");
 	}
 	*out = json_is_true(v);
@@ -423,7 +413,7 @@ static int get_count(struct policy_dec *d, const char *path, json_t *obj, const 
 
 	if (!v)
 		return 0;
-	join(p, sizeof(p), path, key);
+	tenant_path_join(p, sizeof(p), path, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return policy_dec_fail(d, p, "must be an integer of 0 or more");
 	*has = true;
@@ -431,7 +421,7 @@ static int get_count(struct policy_dec *d, const char *path, json_t *obj, const 
 	return 0;
 }
 
-static int get_string(struct policy_dec *d, const char *path, json_t *v, size_t max,
+int tenant_get_string(struct policy_dec *d, const char *path, json_t *v, size_t max,
 		      const char **out)
 {
 	if (!json_is_string(v))
@@ -465,7 +455,7 @@ static int decode_patterns(struct policy_dec *d, const char *path, json_t *j, ch
 		int r;
 
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if ((r = get_string(d, p, json_array_get(j, i), PATTERN_MAX_LEN, &s)) < 0)
+		if ((r = tenant_get_string(d, p, json_array_get(j, i), PATTERN_MAX_LEN, &s)) < 0)
 			return r;
 		r = pattern_norm(s, &v[i], &why);
 		if (r == -ENOMEM)
@@ -489,12 +479,12 @@ static int decode_images(struct policy_dec *d, const char *path, json_t *j, stru
 	if ((ret = policy_check_keys(d, path, j, keys, NULL)) < 0)
 		return ret;
 	if (a) {
-		join(p, sizeof(p), path, "allow");
+		tenant_path_join(p, sizeof(p), path, "allow");
 		if ((ret = decode_patterns(d, p, a, &r->allow)) < 0)
 			return ret;
 	}
 	if (dn) {
-		join(p, sizeof(p), path, "deny");
+		tenant_path_join(p, sizeof(p), path, "deny");
 		if ((ret = decode_patterns(d, p, dn, &r->deny)) < 0)
 			return ret;
 	}
@@ -577,7 +567,7 @@ static int decode_bound(struct policy_dec *d, const char *path, json_t *j, int k
 	if ((r = policy_check_keys(d, path, j, keys, NULL)) < 0)
 		return r;
 	if (mx) {
-		join(p, sizeof(p), path, "max");
+		tenant_path_join(p, sizeof(p), path, "max");
 		if ((r = limit_value(d, p, mx, kind, &b->max)) < 0)
 			return r;
 		if (b->max < lo || b->max > hi)
@@ -587,7 +577,7 @@ static int decode_bound(struct policy_dec *d, const char *path, json_t *j, int k
 		b->has_max = true;
 	}
 	if (df) {
-		join(p, sizeof(p), path, "default");
+		tenant_path_join(p, sizeof(p), path, "default");
 		if ((r = limit_value(d, p, df, kind, &b->def)) < 0)
 			return r;
 		if (b->def < lo || b->def > hi)
@@ -622,14 +612,14 @@ static int decode_limits(struct policy_dec *d, const char *path, json_t *j, stru
 	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
 		json_t *b = json_object_get(j, limit_keys[l]);
 
-		join(p, sizeof(p), path, limit_keys[l]);
+		tenant_path_join(p, sizeof(p), path, limit_keys[l]);
 		if (b && (ret = decode_bound(d, p, b, kinds[l], lo[l], hi[l], &r->limits[l])) < 0)
 			return ret;
 	}
 	u = json_object_get(j, "ulimits");
 	if (!u)
 		return 0;
-	join(p, sizeof(p), path, "ulimits");
+	tenant_path_join(p, sizeof(p), path, "ulimits");
 	if (!json_is_object(u))
 		return policy_dec_fail(d, p, "must be an object of ulimit names");
 	if (json_object_size(u) > ENGINE_MAX_ULIMITS)
@@ -665,10 +655,10 @@ static int decode_caps(struct policy_dec *d, const char *path, json_t *j, struct
 		int c, ret;
 
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if ((ret = get_string(d, p, json_array_get(j, i), 64, &s)) < 0)
+		if ((ret = tenant_get_string(d, p, json_array_get(j, i), 64, &s)) < 0)
 			return ret;
 		c = policy_cap_from_name(s);
-		if (c < 0 || c >= CAP_COUNT)
+		if (c < 0 || c >= TENANT_CAP_COUNT)
 			return policy_dec_fail(d, p, "unknown capability \"%s\"",
 					       policy_quote(s, q, sizeof(q)));
 		r->caps |= 1ULL << c;
@@ -676,171 +666,10 @@ static int decode_caps(struct policy_dec *d, const char *path, json_t *j, struct
 	return 0;
 }
 
-/* ---- storage: host paths and volume drivers ---------------------------- */
-
-/* Whether S is "/" or "/" followed by components that are neither empty,
- * "." nor "..", with no trailing "/": one spelling per path, so that
- * comparing strings up to a '/' compares paths. */
-static bool path_normal(const char *s)
-{
-	if (s[0] != '/')
-		return false;
-	if (!s[1])
-		return true;
-	for (const char *c = s + 1;; c++) {
-		size_t n = strcspn(c, "/");
-
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += n;
-		if (!*c)
-			return true;
-	}
-}
-
-/* Whether P is BASE or beneath it, component-wise; both normalised. */
-static bool path_under(const char *p, const char *base)
-{
-	size_t n = strlen(base);
-
-	if (n == 1) /* "/" */
-		return p[0] == '/';
-	return !strncmp(p, base, n) && (p[n] == '\0' || p[n] == '/');
-}
-
-/* [a-zA-Z0-9][a-zA-Z0-9_.:/-]*, as volume/volume.h names drivers. */
-static bool driver_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > DRIVER_MAX_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			     (s[i] >= '0' && s[i] <= '9');
-
-		if (!alnum && (i == 0 || !strchr("_.:/-", s[i])))
-			return false;
-	}
-	return true;
-}
-
-static int decode_paths(struct policy_dec *d, const char *path, json_t *j, char ***out)
-{
-	char **v;
-	size_t n;
-	char p[512], q[128];
-
-	if (!json_is_array(j))
-		return policy_dec_fail(d, path, "must be an array of absolute paths");
-	n = json_array_size(j);
-	if (n > TENANT_POLICY_MAX_PATTERNS)
-		return policy_dec_fail(d, path, "more than %d paths", TENANT_POLICY_MAX_PATTERNS);
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return err_errno(d->err, ENOMEM, "%s", d->file);
-	*out = v;
-	for (size_t i = 0; i < n; i++) {
-		const char *s;
-		int r;
-
-		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if ((r = get_string(d, p, json_array_get(j, i), PATH_MAX_LEN, &s)) < 0)
-			return r;
-		if (s[0] != '/')
-			return policy_dec_fail(d, p, "\"%s\" is not an absolute path",
-					       policy_quote(s, q, sizeof(q)));
-		/* Refused, not cleaned up: a policy that says "/srv/../etc"
-		 * was most likely not meant to allow /etc. */
-		if (!path_normal(s))
-			return policy_dec_fail(
-			    d, p,
-			    "\"%s\" is not a normalised path (no \"//\", no \".\" "
-			    "or \"..\" component, no trailing \"/\")",
-			    policy_quote(s, q, sizeof(q)));
-		if (!(v[i] = strdup(s)))
-			return err_errno(d->err, ENOMEM, "%s", d->file);
-	}
-	return 0;
-}
-
-static int decode_binds(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
-{
-	static const char *const keys[] = {"allow", "deny", "readOnly", "forbidCreate", NULL};
-	json_t *a = json_object_get(j, "allow"), *dn = json_object_get(j, "deny");
-	char p[512], q1[128], q2[128];
-	int ret;
-
-	if (!json_is_object(j))
-		return policy_dec_fail(d, path,
-				       "must be an object (\"allow\", \"deny\", \"readOnly\", "
-				       "\"forbidCreate\")");
-	if ((ret = policy_check_keys(d, path, j, keys, NULL)) < 0)
-		return ret;
-	if (a) {
-		join(p, sizeof(p), path, "allow");
-		if ((ret = decode_paths(d, p, a, &r->bind_allow)) < 0)
-			return ret;
-	}
-	if (dn) {
-		join(p, sizeof(p), path, "deny");
-		if ((ret = decode_paths(d, p, dn, &r->bind_deny)) < 0)
-			return ret;
-	}
-	if ((ret = get_bool(d, path, j, "readOnly", &r->bind_read_only)) < 0 ||
-	    (ret = get_bool(d, path, j, "forbidCreate", &r->bind_forbid_create)) < 0)
-		return ret;
-	/* An allowed path at or below a denied one can never be used. */
-	for (size_t i = 0; r->bind_allow && r->bind_allow[i]; i++)
-		for (size_t k = 0; r->bind_deny && r->bind_deny[k]; k++)
-			if (path_under(r->bind_allow[i], r->bind_deny[k])) {
-				snprintf(p, sizeof(p), "%s.allow[%zu]", path, i);
-				return policy_dec_fail(
-				    d, p, "\"%s\" is also denied by \"%s\" (contradictory rules)",
-				    policy_quote(r->bind_allow[i], q1, sizeof(q1)),
-				    policy_quote(r->bind_deny[k], q2, sizeof(q2)));
-			}
-	return 0;
-}
-
-static int decode_drivers(struct policy_dec *d, const char *path, json_t *j, char ***out)
-{
-	char **v;
-	size_t n;
-	char p[512], q[128];
-
-	if (!json_is_array(j))
-		return policy_dec_fail(d, path, "must be an array of volume driver names");
-	n = json_array_size(j);
-	if (n > TENANT_POLICY_MAX_PATTERNS)
-		return policy_dec_fail(d, path, "more than %d drivers", TENANT_POLICY_MAX_PATTERNS);
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return err_errno(d->err, ENOMEM, "%s", d->file);
-	*out = v;
-	for (size_t i = 0; i < n; i++) {
-		const char *s;
-		int r;
-
-		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if ((r = get_string(d, p, json_array_get(j, i), DRIVER_MAX_LEN, &s)) < 0)
-			return r;
-		if (!driver_valid(s))
-			return policy_dec_fail(d, p,
-					       "\"%s\" is not a volume driver name "
-					       "([a-zA-Z0-9][a-zA-Z0-9_.:/-]*)",
-					       policy_quote(s, q, sizeof(q)));
-		if (!(v[i] = strdup(s)))
-			return err_errno(d->err, ENOMEM, "%s", d->file);
-	}
-	return 0;
-}
-
-#define RULE_KEYS                                                                              \
-	"images", "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",          \
-	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile",   \
-	    "capabilities", "maxEnvBytes", "maxArgs", "limits", "bindMounts", "volumeDrivers", \
-	    "forbidTmpfs"
+#define RULE_KEYS                                                                            \
+	"images", "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",        \
+	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile", \
+	    "capabilities", "maxEnvBytes", "maxArgs", "limits", TENANT_STORAGE_KEYS
 
 static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
@@ -849,25 +678,25 @@ static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struc
 	int ret;
 
 	if ((v = json_object_get(j, "images"))) {
-		join(p, sizeof(p), path, "images");
+		tenant_path_join(p, sizeof(p), path, "images");
 		if ((ret = decode_images(d, p, v, r)) < 0)
 			return ret;
 	}
-	if ((ret = get_bool(d, path, j, "forbidHostNetwork", &r->forbid_host_network)) < 0 ||
-	    (ret = get_bool(d, path, j, "forbidHostUserns", &r->forbid_host_userns)) < 0 ||
-	    (ret = get_bool(d, path, j, "forbidUnconfinedSeccomp", &r->forbid_unconfined_seccomp)) <
-		0 ||
-	    (ret = get_bool(d, path, j, "forbidLandlockOff", &r->forbid_landlock_off)) < 0 ||
-	    (ret = get_bool(d, path, j, "forbidLSMOff", &r->forbid_lsm_off)) < 0 ||
-	    (ret = get_bool(d, path, j, "requireReadOnly", &r->require_read_only)) < 0 ||
+	if ((ret = tenant_get_bool(d, path, j, "forbidHostNetwork", &r->forbid_host_network)) < 0 ||
+	    (ret = tenant_get_bool(d, path, j, "forbidHostUserns", &r->forbid_host_userns)) < 0 ||
+	    (ret = tenant_get_bool(d, path, j, "forbidUnconfinedSeccomp",
+				   &r->forbid_unconfined_seccomp)) < 0 ||
+	    (ret = tenant_get_bool(d, path, j, "forbidLandlockOff", &r->forbid_landlock_off)) < 0 ||
+	    (ret = tenant_get_bool(d, path, j, "forbidLSMOff", &r->forbid_lsm_off)) < 0 ||
+	    (ret = tenant_get_bool(d, path, j, "requireReadOnly", &r->require_read_only)) < 0 ||
 	    (ret = get_count(d, path, j, "maxEnvBytes", &r->has_max_env, &r->max_env_bytes)) < 0 ||
 	    (ret = get_count(d, path, j, "maxArgs", &r->has_max_args, &r->max_args)) < 0)
 		return ret;
 	if ((v = json_object_get(j, "requireSeccompProfile"))) {
 		const char *s;
 
-		join(p, sizeof(p), path, "requireSeccompProfile");
-		if ((ret = get_string(d, p, v, PATH_MAX_LEN, &s)) < 0)
+		tenant_path_join(p, sizeof(p), path, "requireSeccompProfile");
+		if ((ret = tenant_get_string(d, p, v, TENANT_PATH_MAX_LEN, &s)) < 0)
 			return ret;
 		if (strcmp(s, "default") && s[0] != '/')
 			return policy_dec_fail(d, p,
@@ -877,26 +706,18 @@ static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struc
 			return err_errno(d->err, ENOMEM, "%s", d->file);
 	}
 	if ((v = json_object_get(j, "capabilities"))) {
-		join(p, sizeof(p), path, "capabilities");
+		tenant_path_join(p, sizeof(p), path, "capabilities");
 		if ((ret = decode_caps(d, p, v, r)) < 0)
 			return ret;
 	}
 	if ((v = json_object_get(j, "limits"))) {
-		join(p, sizeof(p), path, "limits");
+		tenant_path_join(p, sizeof(p), path, "limits");
 		if ((ret = decode_limits(d, p, v, r)) < 0)
 			return ret;
 	}
-	if ((v = json_object_get(j, "bindMounts"))) {
-		join(p, sizeof(p), path, "bindMounts");
-		if ((ret = decode_binds(d, p, v, r)) < 0)
-			return ret;
-	}
-	if ((v = json_object_get(j, "volumeDrivers"))) {
-		join(p, sizeof(p), path, "volumeDrivers");
-		if ((ret = decode_drivers(d, p, v, &r->volume_drivers)) < 0)
-			return ret;
-	}
-	return get_bool(d, path, j, "forbidTmpfs", &r->forbid_tmpfs);
+	/* The storage keys last: of several errors, the first in this
+	 * order is the one reported. */
+	return tenant_storage_decode(d, path, j, r);
 }
 
 static bool name_valid(const char *s, size_t len)
@@ -1034,7 +855,7 @@ static int rules_check(struct policy_dec *d, const char *path, const struct tena
 
 	if (r->require_seccomp && r->forbid_unconfined_seccomp &&
 	    !strcmp(r->require_seccomp, "unconfined")) {
-		join(p, sizeof(p), path, "requireSeccompProfile");
+		tenant_path_join(p, sizeof(p), path, "requireSeccompProfile");
 		return policy_dec_fail(d, p, "requires what forbidUnconfinedSeccomp forbids");
 	}
 	return 0;
@@ -1088,7 +909,7 @@ int tenant_policy_decode(const char *buf, size_t len, const char *file, struct t
 
 /* ---- tightening -------------------------------------------------------- */
 
-static int strv_dup(char **v, char ***out)
+int tenant_strv_dup(char **v, char ***out)
 {
 	size_t n = 0;
 
@@ -1106,7 +927,7 @@ static int strv_dup(char **v, char ***out)
 	return 0;
 }
 
-static bool strv_has(char **v, const char *s)
+bool tenant_strv_has(char **v, const char *s)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		if (!strcmp(v[i], s))
@@ -1114,11 +935,11 @@ static bool strv_has(char **v, const char *s)
 	return false;
 }
 
-static int strv_add(char ***v, size_t *n, const char *s)
+int tenant_strv_add(char ***v, size_t *n, const char *s)
 {
 	char **nv;
 
-	if (strv_has(*v, s))
+	if (tenant_strv_has(*v, s))
 		return 0;
 	nv = realloc(*v, (*n + 2) * sizeof(char *));
 	if (!nv)
@@ -1132,7 +953,7 @@ static int strv_add(char ***v, size_t *n, const char *s)
 
 /* *A := *A with every string of U it lacks added (a NULL *A becomes a
  * list when U has anything). */
-static int strv_union(char ***a, char **u)
+int tenant_strv_union(char ***a, char **u)
 {
 	size_t n = 0;
 
@@ -1141,91 +962,9 @@ static int strv_union(char ***a, char **u)
 	for (size_t i = 0; u && u[i]; i++) {
 		if (!*a && !(*a = calloc(1, sizeof(char *))))
 			return -ENOMEM;
-		if (strv_add(a, &n, u[i]) < 0)
+		if (tenant_strv_add(a, &n, u[i]) < 0)
 			return -ENOMEM;
 	}
-	return 0;
-}
-
-/* Drops from V (in place) every string for which DROP is true. */
-static void strv_filter(char **v, bool (*drop)(const char *s, char **arg), char **arg)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; v && v[i]; i++) {
-		if (drop(v[i], arg))
-			free(v[i]);
-		else
-			v[k++] = v[i];
-	}
-	if (v)
-		v[k] = NULL;
-}
-
-static bool under_any(const char *p, char **bases)
-{
-	for (size_t i = 0; bases && bases[i]; i++)
-		if (path_under(p, bases[i]))
-			return true;
-	return false;
-}
-
-static bool not_in(const char *s, char **v)
-{
-	return !strv_has(v, s);
-}
-
-/* A's storage rules := tightened by U's. */
-static int storage_tighten(struct tenant_rules *a, const struct tenant_rules *u)
-{
-	if (u->bind_allow) {
-		/* A source must lie under an entry of each list: under the
-		 * deeper of every pair where one holds the other. A pair
-		 * where neither holds the other admits nothing; [] on
-		 * either side stays []. */
-		_cleanup_strv_ char **x = calloc(1, sizeof(char *));
-		size_t n = 0;
-
-		if (!x)
-			return -ENOMEM;
-		for (size_t i = 0; u->bind_allow[i]; i++) {
-			if (!a->bind_allow) {
-				if (strv_add(&x, &n, u->bind_allow[i]) < 0)
-					return -ENOMEM;
-				continue;
-			}
-			for (size_t k = 0; a->bind_allow[k]; k++) {
-				const char *w = path_under(u->bind_allow[i], a->bind_allow[k])
-						    ? u->bind_allow[i]
-						: path_under(a->bind_allow[k], u->bind_allow[i])
-						    ? a->bind_allow[k]
-						    : NULL;
-
-				if (w && strv_add(&x, &n, w) < 0)
-					return -ENOMEM;
-			}
-		}
-		strv_free(a->bind_allow);
-		a->bind_allow = steal_ptr(x);
-	}
-	if (strv_union(&a->bind_deny, u->bind_deny) < 0)
-		return -ENOMEM;
-	/* An allowed path under a denied one admits nothing: dropping it
-	 * changes no decision and keeps the result free of contradictions,
-	 * so its encoding decodes again. Dropping the last one leaves [],
-	 * which also admits nothing. */
-	strv_filter(a->bind_allow, under_any, a->bind_deny);
-	a->bind_read_only |= u->bind_read_only;
-	a->bind_forbid_create |= u->bind_forbid_create;
-	if (u->volume_drivers) {
-		if (!a->volume_drivers) {
-			if (strv_dup(u->volume_drivers, &a->volume_drivers) < 0)
-				return -ENOMEM;
-		} else {
-			strv_filter(a->volume_drivers, not_in, u->volume_drivers);
-		}
-	}
-	a->forbid_tmpfs |= u->forbid_tmpfs;
 	return 0;
 }
 
@@ -1235,10 +974,10 @@ static int rules_copy(const struct tenant_rules *s, struct tenant_rules *d)
 	d->allow = d->deny = NULL;
 	d->require_seccomp = NULL;
 	d->bind_allow = d->bind_deny = d->volume_drivers = NULL;
-	if (strv_dup(s->allow, &d->allow) < 0 || strv_dup(s->deny, &d->deny) < 0 ||
-	    strv_dup(s->bind_allow, &d->bind_allow) < 0 ||
-	    strv_dup(s->bind_deny, &d->bind_deny) < 0 ||
-	    strv_dup(s->volume_drivers, &d->volume_drivers) < 0)
+	if (tenant_strv_dup(s->allow, &d->allow) < 0 || tenant_strv_dup(s->deny, &d->deny) < 0 ||
+	    tenant_strv_dup(s->bind_allow, &d->bind_allow) < 0 ||
+	    tenant_strv_dup(s->bind_deny, &d->bind_deny) < 0 ||
+	    tenant_strv_dup(s->volume_drivers, &d->volume_drivers) < 0)
 		return -ENOMEM;
 	if (s->require_seccomp && !(d->require_seccomp = strdup(s->require_seccomp)))
 		return -ENOMEM;
@@ -1276,7 +1015,7 @@ static int rules_tighten(struct tenant_rules *a, const struct tenant_rules *u, c
 			return err_errno(err, ENOMEM, "tenant policy");
 		for (size_t i = 0; u->allow[i]; i++) {
 			if (!a->allow) {
-				if (strv_add(&x, &n, u->allow[i]) < 0)
+				if (tenant_strv_add(&x, &n, u->allow[i]) < 0)
 					return err_errno(err, ENOMEM, "tenant policy");
 				continue;
 			}
@@ -1285,14 +1024,14 @@ static int rules_tighten(struct tenant_rules *a, const struct tenant_rules *u, c
 				    pattern_contains(a->allow[k], u->allow[i])	 ? u->allow[i]
 				    : pattern_contains(u->allow[i], a->allow[k]) ? a->allow[k]
 										 : NULL;
-				if (w && strv_add(&x, &n, w) < 0)
+				if (w && tenant_strv_add(&x, &n, w) < 0)
 					return err_errno(err, ENOMEM, "tenant policy");
 			}
 		}
-		strv_free(a->allow);
+		strvfree(a->allow);
 		a->allow = steal_ptr(x);
 	}
-	if (strv_union(&a->deny, u->deny) < 0)
+	if (tenant_strv_union(&a->deny, u->deny) < 0)
 		return err_errno(err, ENOMEM, "tenant policy");
 	a->forbid_host_network |= u->forbid_host_network;
 	a->forbid_host_userns |= u->forbid_host_userns;
@@ -1300,7 +1039,7 @@ static int rules_tighten(struct tenant_rules *a, const struct tenant_rules *u, c
 	a->forbid_landlock_off |= u->forbid_landlock_off;
 	a->forbid_lsm_off |= u->forbid_lsm_off;
 	a->require_read_only |= u->require_read_only;
-	if (storage_tighten(a, u) < 0)
+	if (tenant_storage_tighten(a, u) < 0)
 		return err_errno(err, ENOMEM, "tenant policy");
 	if (u->require_seccomp) {
 		if (a->require_seccomp && strcmp(a->require_seccomp, u->require_seccomp))
@@ -1461,8 +1200,8 @@ int tenant_policy_combine(const struct tenant_policy *a, const struct tenant_pol
 
 /* ---- evaluation --------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5))) static enum tenant_verdict
-deny(struct tenant_decision *d, const char *prefix, const char *rule, const char *fmt, ...)
+enum tenant_verdict tenant_deny(struct tenant_decision *d, const char *prefix, const char *rule,
+				const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1529,17 +1268,18 @@ static enum tenant_verdict check_images(const struct tenant_rules *r, const char
 			continue;
 		named = true;
 		if (matches_any(r->deny, repo, &which))
-			return deny(d, pre, "images.deny",
-				    "image \"%s\" matches the denied pattern \"%s\"",
-				    policy_quote(ref, qb, sizeof(qb)), which);
+			return tenant_deny(d, pre, "images.deny",
+					   "image \"%s\" matches the denied pattern \"%s\"",
+					   policy_quote(ref, qb, sizeof(qb)), which);
 		if (matches_any(r->allow, repo, &which))
 			allowed = true;
 	}
 	if (r->allow && !allowed)
-		return deny(d, pre, "images.allow",
-			    named ? "image \"%s\" matches no allowed pattern"
-				  : "image \"%s\" has no name an allowed pattern could match",
-			    policy_quote(q->image ? q->image : "(by id)", qb, sizeof(qb)));
+		return tenant_deny(d, pre, "images.allow",
+				   named
+				       ? "image \"%s\" matches no allowed pattern"
+				       : "image \"%s\" has no name an allowed pattern could match",
+				   policy_quote(q->image ? q->image : "(by id)", qb, sizeof(qb)));
 	return TENANT_ALLOW;
 }
 
@@ -1621,8 +1361,8 @@ static enum tenant_verdict check_limits(const struct tenant_rules *r, const char
 			snprintf(rule, sizeof(rule), "limits.%s.max", limit_keys[l]);
 			show(a, sizeof(a), (enum tenant_limit)l, v);
 			show(b, sizeof(b), (enum tenant_limit)l, bd->max);
-			return deny(d, pre, rule, "%s %s is above the maximum %s", limit_keys[l], a,
-				    b);
+			return tenant_deny(d, pre, rule, "%s %s is above the maximum %s",
+					   limit_keys[l], a, b);
 		}
 	}
 	for (size_t i = 0; i < r->n_ulimits; i++) {
@@ -1641,8 +1381,8 @@ static enum tenant_verdict check_limits(const struct tenant_rules *r, const char
 				continue;
 			if (lim->n_ulimits == ENGINE_MAX_ULIMITS) {
 				snprintf(rule, sizeof(rule), "limits.ulimits.%s", nm);
-				return deny(d, pre, rule, "no room to apply the default ulimit %s",
-					    nm);
+				return tenant_deny(d, pre, rule,
+						   "no room to apply the default ulimit %s", nm);
 			}
 			e = &lim->ulimits[lim->n_ulimits++];
 			e->resource = u->resource;
@@ -1656,157 +1396,10 @@ static enum tenant_verdict check_limits(const struct tenant_rules *r, const char
 				snprintf(a, sizeof(a), "unlimited");
 			else
 				snprintf(a, sizeof(a), "%" PRIu64, hard);
-			return deny(d, pre, rule, "ulimit %s %s is above the maximum %" PRId64, nm,
-				    a, u->b.max);
+			return tenant_deny(d, pre, rule,
+					   "ulimit %s %s is above the maximum %" PRId64, nm, a,
+					   u->b.max);
 		}
-	}
-	return TENANT_ALLOW;
-}
-
-static bool has_storage_rules(const struct tenant_rules *r)
-{
-	return r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create ||
-	       r->volume_drivers || r->forbid_tmpfs;
-}
-
-/* The key of the first storage rule R has: it owns a denial that no one
- * rule does (a mount it cannot place). */
-static const char *storage_rule(const struct tenant_rules *r)
-{
-	if (r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create)
-		return "bindMounts";
-	if (r->volume_drivers)
-		return "volumeDrivers";
-	return "forbidTmpfs";
-}
-
-/* V as "\"a\", \"b\"" for a message, ending in "..." when it does not
- * fit in SIZE (at least 6). */
-static void list_show(char *const *v, char *buf, size_t size)
-{
-	char item[200], q[128];
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; v[i]; i++) {
-		const char *sep = i ? ", " : "";
-		int n =
-		    snprintf(item, sizeof(item), "%s\"%s\"", sep, policy_quote(v[i], q, sizeof(q)));
-
-		/* Room is kept for ", ..." and the NUL after every item. */
-		if (n < 0 || o + (size_t)n + 6 > size) {
-			snprintf(buf + o, size - o, "%s...", sep);
-			return;
-		}
-		memcpy(buf + o, item, (size_t)n + 1);
-		o += (size_t)n;
-	}
-}
-
-static enum tenant_verdict check_bind(const struct tenant_rules *r, const char *pre,
-				      const struct tenant_mount *m, struct tenant_decision *d)
-{
-	const char *hp = m->host_path;
-	char qb[128], qd[128], list[300];
-
-	/* Component-wise comparison needs one spelling per path: anything
-	 * else is under every deny and no allow. */
-	if ((r->bind_deny || r->bind_allow) && !(hp && path_normal(hp)))
-		return deny(d, pre, r->bind_deny ? "bindMounts.deny" : "bindMounts.allow",
-			    "bind mount source \"%s\" is not an absolute, normalised path",
-			    policy_quote(hp, qb, sizeof(qb)));
-	for (size_t i = 0; r->bind_deny && r->bind_deny[i]; i++)
-		if (path_under(hp, r->bind_deny[i]))
-			return deny(d, pre, "bindMounts.deny",
-				    "bind mount of \"%s\" is under the denied host path \"%s\"",
-				    policy_quote(hp, qb, sizeof(qb)),
-				    policy_quote(r->bind_deny[i], qd, sizeof(qd)));
-	if (r->bind_allow && !under_any(hp, r->bind_allow)) {
-		if (!r->bind_allow[0])
-			return deny(d, pre, "bindMounts.allow",
-				    "bind mount of \"%s\" is not allowed (no host path is)",
-				    policy_quote(hp, qb, sizeof(qb)));
-		list_show(r->bind_allow, list, sizeof(list));
-		return deny(d, pre, "bindMounts.allow",
-			    "bind mount of \"%s\" is not under an allowed host path (%s)",
-			    policy_quote(hp, qb, sizeof(qb)), list);
-	}
-	if (r->bind_read_only && !m->readonly)
-		return deny(d, pre, "bindMounts.readOnly",
-			    "bind mount of \"%s\" must be read-only (add :ro)",
-			    policy_quote(hp, qb, sizeof(qb)));
-	if (r->bind_forbid_create && m->create)
-		return deny(d, pre, "bindMounts.forbidCreate",
-			    "bind mount of \"%s\" would create a missing host directory, which is "
-			    "forbidden (create it first)",
-			    policy_quote(hp, qb, sizeof(qb)));
-	return TENANT_ALLOW;
-}
-
-static enum tenant_verdict check_volume(const struct tenant_rules *r, const char *pre,
-					const struct tenant_mount *m, struct tenant_decision *d)
-{
-	char qb[128], list[300];
-
-	if (!r->volume_drivers)
-		return TENANT_ALLOW;
-	/* No guess: "local" for a volume whose record names a plugin would
-	 * let the plugin in. */
-	if (!m->driver)
-		return deny(d, pre, "volumeDrivers", "a volume's driver is not known");
-	if (strv_has(r->volume_drivers, m->driver))
-		return TENANT_ALLOW;
-	if (!r->volume_drivers[0])
-		return deny(d, pre, "volumeDrivers",
-			    "volume driver \"%s\" is not allowed (no volumes are)",
-			    policy_quote(m->driver, qb, sizeof(qb)));
-	list_show(r->volume_drivers, list, sizeof(list));
-	return deny(d, pre, "volumeDrivers", "volume driver \"%s\" is not allowed (allowed: %s)",
-		    policy_quote(m->driver, qb, sizeof(qb)), list);
-}
-
-/* Each mount in order; the first that fails denies. */
-static enum tenant_verdict check_mounts(const struct tenant_rules *r, const char *pre,
-					const struct tenant_request *q, struct tenant_decision *d)
-{
-	char qb[128];
-
-	if (!q->n_mounts || !has_storage_rules(r))
-		return TENANT_ALLOW;
-	if (!q->mounts)
-		return deny(d, pre, storage_rule(r), "the request's %zu mounts are missing",
-			    q->n_mounts);
-	/* Read-only is a mount flag set in the container's own user
-	 * namespace: a container that keeps CAP_SYS_ADMIN with both the
-	 * default seccomp filter and Landlock switched off could remount a
-	 * read-only bind writable. Such a container gets no binds when the
-	 * rule requires them read-only. */
-	if (r->bind_read_only && (q->caps & (1ULL << 21)) && q->landlock_off && q->seccomp &&
-	    strcmp(q->seccomp, "default") != 0)
-		for (size_t i = 0; i < q->n_mounts; i++)
-			if (q->mounts[i].type && !strcmp(q->mounts[i].type, "bind"))
-				return deny(d, pre, "bindMounts.readOnly",
-					    "read-only bind mounts cannot stay read-only with "
-					    "CAP_SYS_ADMIN, seccomp \"%s\" and Landlock off",
-					    policy_quote(q->seccomp, qb, sizeof(qb)));
-	for (size_t i = 0; i < q->n_mounts; i++) {
-		const struct tenant_mount *m = &q->mounts[i];
-		enum tenant_verdict v;
-
-		if (m->type && !strcmp(m->type, "bind"))
-			v = check_bind(r, pre, m, d);
-		else if (m->type && !strcmp(m->type, "volume"))
-			v = check_volume(r, pre, m, d);
-		else if (m->type && !strcmp(m->type, "tmpfs"))
-			v = r->forbid_tmpfs
-				? deny(d, pre, "forbidTmpfs", "tmpfs mounts are forbidden")
-				: TENANT_ALLOW;
-		else
-			v = deny(d, pre, storage_rule(r),
-				 "mount type \"%s\" is not one the policy knows",
-				 policy_quote(m->type, qb, sizeof(qb)));
-		if (v == TENANT_DENY)
-			return TENANT_DENY;
 	}
 	return TENANT_ALLOW;
 }
@@ -1820,38 +1413,39 @@ static enum tenant_verdict check_rules(const struct tenant_rules *r, const char 
 	if (check_images(r, pre, q, d) == TENANT_DENY)
 		return TENANT_DENY;
 	if (r->forbid_host_network && q->network && !strcmp(q->network, "host"))
-		return deny(d, pre, "forbidHostNetwork", "--network host is forbidden");
+		return tenant_deny(d, pre, "forbidHostNetwork", "--network host is forbidden");
 	if (r->forbid_host_userns && q->userns && !strcmp(q->userns, "host"))
-		return deny(d, pre, "forbidHostUserns", "--userns=host is forbidden");
+		return tenant_deny(d, pre, "forbidHostUserns", "--userns=host is forbidden");
 	if (r->forbid_unconfined_seccomp && !strcmp(sc, "unconfined"))
-		return deny(d, pre, "forbidUnconfinedSeccomp", "seccomp=unconfined is forbidden");
+		return tenant_deny(d, pre, "forbidUnconfinedSeccomp",
+				   "seccomp=unconfined is forbidden");
 	if (r->require_seccomp && strcmp(sc, r->require_seccomp))
-		return deny(d, pre, "requireSeccompProfile",
-			    "the seccomp profile must be \"%s\", not \"%s\"",
-			    policy_quote(r->require_seccomp, qb, sizeof(qb)), sc);
+		return tenant_deny(d, pre, "requireSeccompProfile",
+				   "the seccomp profile must be \"%s\", not \"%s\"",
+				   policy_quote(r->require_seccomp, qb, sizeof(qb)), sc);
 	if (r->forbid_landlock_off && q->landlock_off)
-		return deny(d, pre, "forbidLandlockOff", "landlock=off is forbidden");
+		return tenant_deny(d, pre, "forbidLandlockOff", "landlock=off is forbidden");
 	if (r->forbid_lsm_off && q->apparmor && !strcmp(q->apparmor, "unconfined"))
-		return deny(d, pre, "forbidLSMOff", "apparmor=unconfined is forbidden");
+		return tenant_deny(d, pre, "forbidLSMOff", "apparmor=unconfined is forbidden");
 	if (r->require_read_only && !q->read_only)
-		return deny(d, pre, "requireReadOnly", "--read-only is required");
+		return tenant_deny(d, pre, "requireReadOnly", "--read-only is required");
 	if (r->has_caps && (q->caps & ~r->caps)) {
 		int c = __builtin_ctzll(q->caps & ~r->caps);
 
-		return deny(d, pre, "capabilities", "capability %s is not in the allowed list",
-			    policy_cap_name(c));
+		return tenant_deny(d, pre, "capabilities",
+				   "capability %s is not in the allowed list", policy_cap_name(c));
 	}
 	if (r->has_max_env && q->env_bytes > r->max_env_bytes)
-		return deny(d, pre, "maxEnvBytes",
-			    "the environment is %" PRIu64 " bytes, more than %" PRIu64,
-			    q->env_bytes, r->max_env_bytes);
+		return tenant_deny(d, pre, "maxEnvBytes",
+				   "the environment is %" PRIu64 " bytes, more than %" PRIu64,
+				   q->env_bytes, r->max_env_bytes);
 	if (r->has_max_args && q->argc > r->max_args)
-		return deny(d, pre, "maxArgs",
-			    "the command has %" PRIu64 " arguments, more than %" PRIu64, q->argc,
-			    r->max_args);
+		return tenant_deny(d, pre, "maxArgs",
+				   "the command has %" PRIu64 " arguments, more than %" PRIu64,
+				   q->argc, r->max_args);
 	if (q->limits && check_limits(r, pre, q->limits, d) == TENANT_DENY)
 		return TENANT_DENY;
-	return check_mounts(r, pre, q, d);
+	return tenant_storage_check(r, pre, q, d);
 }
 
 /* Picks the rule set for REQ into *R and its JSON path into PRE; a
@@ -1869,23 +1463,24 @@ static enum tenant_verdict select_rules(const struct tenant_policy *p,
 	if (req->tenant) {
 		t = tenant_find(p, req->tenant);
 		if (!t)
-			return deny(d, "tenants", "", "no tenant \"%s\" in the policy",
-				    policy_quote(req->tenant, qb, sizeof(qb)));
+			return tenant_deny(d, "tenants", "", "no tenant \"%s\" in the policy",
+					   policy_quote(req->tenant, qb, sizeof(qb)));
 		snprintf(d->tenant, sizeof(d->tenant), "%s", t->name);
 		if (!tenant_holds(t, req->uid, req->gid))
-			return deny(d, "tenants", t->name,
-				    "uid %" PRIu32 " (gid %" PRIu32 ") may not use tenant \"%s\"",
-				    req->uid, req->gid, t->name);
+			return tenant_deny(d, "tenants", t->name,
+					   "uid %" PRIu32 " (gid %" PRIu32
+					   ") may not use tenant \"%s\"",
+					   req->uid, req->gid, t->name);
 	} else {
 		for (size_t i = 0; i < p->n_tenants; i++) {
 			if (!tenant_holds(&p->tenants[i], req->uid, req->gid))
 				continue;
 			if (t)
-				return deny(d, "tenants", "",
-					    "uid %" PRIu32
-					    " is in tenants \"%s\" and \"%s\": choose "
-					    "one with --tenant",
-					    req->uid, t->name, p->tenants[i].name);
+				return tenant_deny(d, "tenants", "",
+						   "uid %" PRIu32
+						   " is in tenants \"%s\" and \"%s\": choose "
+						   "one with --tenant",
+						   req->uid, t->name, p->tenants[i].name);
 			t = &p->tenants[i];
 		}
 		if (t)
@@ -1919,173 +1514,5 @@ enum tenant_verdict tenant_policy_evaluate_mounts(const struct tenant_policy *p,
 
 	if (select_rules(p, req, d, &r, pre, sizeof(pre)) == TENANT_DENY)
 		return TENANT_DENY;
-	return check_mounts(r, pre, req, d);
-}
-
-/* ---- encoding ------------------------------------------------------------ */
-
-static json_t *strv_json(char **v)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && v && v[i]; i++)
-		if (json_array_append_new(a, json_string(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *bound_json(enum tenant_limit l, const struct tenant_bound *b)
-{
-	json_t *o = json_object();
-	char buf[64];
-
-	for (int i = 0; o && i < 2; i++) {
-		bool has = i ? b->has_default : b->has_max;
-		int64_t v = i ? b->def : b->max;
-		json_t *x;
-
-		if (!has)
-			continue;
-		if (l == TENANT_LIMIT_CPUS) {
-			snprintf(buf, sizeof(buf), "%" PRId64 ".%09" PRId64, v / 1000000000,
-				 v % 1000000000);
-			x = json_string(buf);
-		} else {
-			x = json_integer(v);
-		}
-		if (json_object_set_new(o, i ? "default" : "max", x) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-static int set(json_t *o, const char *k, json_t *v)
-{
-	return v && json_object_set_new(o, k, v) == 0 ? 0 : -ENOMEM;
-}
-
-static int rules_json(const struct tenant_rules *r, json_t *o)
-{
-	static const char *const bools[] = {
-	    "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",
-	    "forbidLandlockOff", "forbidLSMOff",     "requireReadOnly",
-	    "forbidTmpfs"};
-	const bool vals[] = {
-	    r->forbid_host_network, r->forbid_host_userns, r->forbid_unconfined_seccomp,
-	    r->forbid_landlock_off, r->forbid_lsm_off,	   r->require_read_only,
-	    r->forbid_tmpfs};
-	json_t *lim = NULL;
-
-	if (r->allow || r->deny) {
-		json_t *im = json_object();
-
-		if (set(o, "images", im) < 0 ||
-		    (r->allow && set(im, "allow", strv_json(r->allow)) < 0) ||
-		    (r->deny && set(im, "deny", strv_json(r->deny)) < 0))
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		if (vals[i] && set(o, bools[i], json_true()) < 0)
-			return -ENOMEM;
-	if (r->require_seccomp &&
-	    set(o, "requireSeccompProfile", json_string(r->require_seccomp)) < 0)
-		return -ENOMEM;
-	if (r->has_caps) {
-		json_t *a = json_array();
-
-		if (set(o, "capabilities", a) < 0)
-			return -ENOMEM;
-		for (int c = 0; c < CAP_COUNT; c++)
-			if ((r->caps & (1ULL << c)) &&
-			    json_array_append_new(a, json_string(policy_cap_name(c))) < 0)
-				return -ENOMEM;
-	}
-	if (r->has_max_env && set(o, "maxEnvBytes", json_integer((json_int_t)r->max_env_bytes)) < 0)
-		return -ENOMEM;
-	if (r->has_max_args && set(o, "maxArgs", json_integer((json_int_t)r->max_args)) < 0)
-		return -ENOMEM;
-	for (int l = 0; l < TENANT_LIMIT_COUNT; l++) {
-		if (!r->limits[l].has_max && !r->limits[l].has_default)
-			continue;
-		if (!lim && (!(lim = json_object()) || set(o, "limits", lim) < 0))
-			return -ENOMEM;
-		if (set(lim, limit_keys[l], bound_json((enum tenant_limit)l, &r->limits[l])) < 0)
-			return -ENOMEM;
-	}
-	if (r->bind_allow || r->bind_deny || r->bind_read_only || r->bind_forbid_create) {
-		json_t *b = json_object();
-
-		if (set(o, "bindMounts", b) < 0 ||
-		    (r->bind_allow && set(b, "allow", strv_json(r->bind_allow)) < 0) ||
-		    (r->bind_deny && set(b, "deny", strv_json(r->bind_deny)) < 0) ||
-		    (r->bind_read_only && set(b, "readOnly", json_true()) < 0) ||
-		    (r->bind_forbid_create && set(b, "forbidCreate", json_true()) < 0))
-			return -ENOMEM;
-	}
-	if (r->volume_drivers && set(o, "volumeDrivers", strv_json(r->volume_drivers)) < 0)
-		return -ENOMEM;
-	if (r->n_ulimits) {
-		json_t *u = json_object();
-
-		if (!lim && (!(lim = json_object()) || set(o, "limits", lim) < 0))
-			return -ENOMEM;
-		if (set(lim, "ulimits", u) < 0)
-			return -ENOMEM;
-		for (size_t i = 0; i < r->n_ulimits; i++)
-			if (set(u, tenant_ulimit_name(r->ulimits[i].resource),
-				bound_json(TENANT_LIMIT_PIDS, &r->ulimits[i].b)) < 0)
-				return -ENOMEM;
-	}
-	return 0;
-}
-
-static json_t *ids_json(const struct tenant_id_range *r, size_t n)
-{
-	json_t *a = json_array();
-	char buf[32];
-
-	for (size_t i = 0; a && i < n; i++) {
-		json_t *v;
-
-		if (r[i].lo == r[i].hi) {
-			v = json_integer(r[i].lo);
-		} else {
-			snprintf(buf, sizeof(buf), "%" PRIu32 "-%" PRIu32, r[i].lo, r[i].hi);
-			v = json_string(buf);
-		}
-		if (json_array_append_new(a, v) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-int tenant_policy_encode(const struct tenant_policy *p, char **out, struct err **err)
-{
-	_cleanup_json_ json_t *root = json_object();
-	json_t *def = json_object(), *tn = NULL;
-
-	*out = NULL;
-	if (!root || set(root, "default", def) < 0 || rules_json(&p->def, def) < 0)
-		return err_errno(err, ENOMEM, "encoding the tenant policy");
-	if (p->n_tenants && (!(tn = json_object()) || set(root, "tenants", tn) < 0))
-		return err_errno(err, ENOMEM, "encoding the tenant policy");
-	for (size_t i = 0; i < p->n_tenants; i++) {
-		const struct tenant *t = &p->tenants[i];
-		json_t *o = json_object();
-
-		if (set(tn, t->name, o) < 0 || rules_json(&t->rules, o) < 0 ||
-		    (t->n_uids && set(o, "uids", ids_json(t->uids, t->n_uids)) < 0) ||
-		    (t->n_gids && set(o, "gids", ids_json(t->gids, t->n_gids)) < 0))
-			return err_errno(err, ENOMEM, "encoding the tenant policy");
-	}
-	*out = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!*out)
-		return err_errno(err, ENOMEM, "encoding the tenant policy");
-	return 0;
+	return tenant_storage_check(r, pre, req, d);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_tenant.c - policy/tenant.c: the strict decoder and its
+ * tests/unit/test_tenant.c - policy/tenant.c, tenant_storage.c and tenant_encode.c: the strict decoder and its
  * located errors (syntax, unknown keys, bad units, contradictions), every
  * rule type allowing and denying, tenant selection (by uid, gid, --tenant,
  * ambiguity), limit bounds and defaults written into the request, the
