@@ -1,12 +1,13 @@
 /*
- * tests/unit/test_tenant.c - policy/tenant.c, tenant_storage.c and tenant_encode.c: the strict decoder and its
- * located errors (syntax, unknown keys, bad units, contradictions), every
- * rule type allowing and denying, tenant selection (by uid, gid, --tenant,
- * ambiguity), limit bounds and defaults written into the request, the
- * tighten-only merge, the size parser, and the encoder's round trip; the
- * storage rules (bind mount sources, volume drivers, tmpfs): their
- * decoding, evaluation (component-wise paths, deny wins, [] forbids,
- * failing closed), the mounts-only evaluation, tighten and combine.
+ * tests/unit/test_tenant.c - policy/tenant.c, tenant_storage.c and
+ * tenant_encode.c: the strict decoder and its located errors (syntax,
+ * unknown keys, bad units, contradictions), every rule type allowing and
+ * denying, tenant selection (by uid, gid, --tenant, ambiguity), limit
+ * bounds and defaults written into the request, the tighten-only merge,
+ * the size parser, and the encoder's round trip; the storage rules (bind
+ * mount sources, volume drivers, tmpfs): their decoding, evaluation
+ * (component-wise paths, deny wins, [] forbids, failing closed), the
+ * mounts-only evaluation, tighten and combine.
  */
 #include <stdarg.h>
 #include <stddef.h>
