@@ -7,10 +7,7 @@
  * the invoking user (rootless) or root. The monitor stays in the host's
  * namespaces; the child is cloned into new user, mount, pid, ipc, uts and
  * (unless host networking) net namespaces, and unshares its cgroup
- * namespace once the monitor has put it in its cgroup. Once its mounts
- * are made it moves into a nested user namespace with its own copy of the
- * mount namespace (lock_mounts), so the container's root owns neither the
- * namespaces above nor its mounts' flags.
+ * namespace once the monitor has put it in its cgroup.
  *
  * Threats handled here (the rest sit with the code named):
  *  - CVE-2019-5736 / CVE-2016-9962: the monitor, the child, the exec
@@ -22,10 +19,6 @@
  *  - TIOCSTI: the container runs in its own session (setsid), so the
  *    invoker's terminal is never its controlling terminal; seccomp also
  *    denies TIOCSTI/TIOCLINUX.
- *  - Mount flags undone from inside (a read-only bind remounted
- *    read-write, a mask over /proc unmounted, a fresh unmasked procfs) by
- *    a container that keeps CAP_SYS_ADMIN with seccomp and Landlock off:
- *    the kernel locks the flags and the mounts (lock_mounts).
  *  - A monitor that dies takes the container with it (PDEATHSIG), and the
  *    mount namespace - with every mount the container had - dies with the
  *    last process in it: nothing is mounted on the host.
@@ -332,141 +325,6 @@ static int rootfs(const struct sandbox_spec *spec, const struct host_fds *h, int
 	return sandbox_fuse_wait(spec, sync, e);
 }
 
-/*
- * The nested user namespace's id maps: every range of the outer map
- * (SPEC's, which the monitor wrote) to itself, so the container sees the
- * ids it had ("0 1001 1" + "1 100000 65535" outside become "0 0 1" + "1 1
- * 65535" inside). One line per outer range, never merged: the kernel wants
- * each range inside one range of the parent's map. It checks again that
- * every id is mapped in the outer namespace.
- */
-static void identity_map(const struct idmap *m, size_t n, char *buf, size_t size)
-{
-	size_t off = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < n && i < SANDBOX_MAX_IDMAPS && off < size; i++)
-		off += (size_t)snprintf(buf + off, size - off, "%u %u %u\n", m[i].container,
-					m[i].container, m[i].size);
-}
-
-static int write_map(pid_t pid, const char *file, const struct idmap *m, size_t n, struct err **err)
-{
-	char path[64], buf[40 * SANDBOX_MAX_IDMAPS];
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	identity_map(m, n, buf, sizeof(buf));
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno(err, errno, "nested user namespace: open %s", path);
-	if ((r = fs_write_all(fd, buf, strlen(buf))) < 0)
-		return err_errno(err, -r, "nested user namespace: write %s \"%s\"", file, buf);
-	return 0;
-}
-
-/*
- * The holder: forked by the child, it creates the nested user namespace
- * (a child of the container's) and keeps it alive until the child has it.
- * It holds no fd but its socket, so while it is dumpable (it must be: its
- * /proc files belong to root of the host's user namespace otherwise, and
- * nobody here could write its maps) there is nothing in it to take. It
- * ends when the child closes its end, or dies.
- */
-__attribute__((noreturn)) static void ns_holder(int sock)
-{
-	int code = 0;
-	char c;
-
-	if (sock > 0)
-		syscall(SYS_close_range, 0, sock - 1, 0);
-	syscall(SYS_close_range, sock + 1, ~0U, 0);
-	if (unshare(CLONE_NEWUSER) < 0)
-		code = errno;
-	/* After the unshare: a credential change may reset it. */
-	else if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		code = errno;
-	if (write(sock, &code, sizeof(code)) == sizeof(code))
-		while (read(sock, &c, 1) < 0 && errno == EINTR)
-			;
-	_exit(code ? 1 : 0);
-}
-
-/*
- * Locks the container's mounts in the kernel. Every flag set on a mount
- * (read-only binds and paths, the masks, nosuid/nodev/noexec) is only a
- * setting as long as the container's root owns the mount namespace: with
- * CAP_SYS_ADMIN (--cap-add SYS_ADMIN and seccomp and Landlock switched
- * off) it could remount a read-only bind read-write or unmount a mask.
- * The kernel locks flags (MNT_LOCK_READONLY, _NOSUID, _NODEV, _NOEXEC,
- * _ATIME) and pins every mount to its parent (MNT_LOCKED) when it copies a
- * mount tree into a mount namespace owned by a less privileged user
- * namespace. So the child joins a nested user namespace with identity maps
- * and unshares its mount namespace from there: the copy it lands in is
- * locked, and it is root of the nested namespace only, which owns nothing
- * but that mount namespace (not the pid, net, uts, ipc or cgroup ones:
- * proc, sysfs, cgroup2 can no longer be mounted afresh either, which would
- * show what the masks hide).
- *
- * The holder, not the child, makes the namespace: the process whose maps
- * are written must be dumpable for an unprivileged writer (see ns_holder),
- * and the child stays non-dumpable throughout. The child writes the maps:
- * that takes CAP_SETUID, CAP_SETGID (so no setgroups "deny" is needed: the
- * nested namespace inherits the outer one's setgroups setting) and
- * CAP_SETFCAP (it maps id 0) in the parent, the container's namespace,
- * where it still has them all.
- */
-static int lock_mounts(const struct sandbox_spec *spec, struct err **err)
-{
-	_cleanup_close_ int userfd = -1;
-	char path[64];
-	int sv[2], code = 0, status, ret = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return err_errno(err, errno, "nested user namespace: socketpair");
-	pid = fork();
-	if (pid < 0) {
-		ret = err_errno(err, errno, "nested user namespace: fork");
-		close(sv[0]);
-		close(sv[1]);
-		return ret;
-	}
-	if (pid == 0)
-		ns_holder(sv[1]);
-	close(sv[1]);
-	do
-		n = read(sv[0], &code, sizeof(code));
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(code))
-		ret = err_set(err, EIO, "nested user namespace: its holder ended early");
-	else if (code)
-		ret = err_errno(err, code, "create the nested user namespace");
-	if (ret == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-		if ((userfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			ret = err_errno(err, errno, "nested user namespace: open %s", path);
-	}
-	if (ret == 0)
-		ret = write_map(pid, "uid_map", spec->uidmap, spec->n_uidmap, err);
-	if (ret == 0)
-		ret = write_map(pid, "gid_map", spec->gidmap, spec->n_gidmap, err);
-	close(sv[0]); /* the holder's cue to exit: USERFD keeps the namespace */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (ret < 0)
-		return ret;
-	if (setns(userfd, CLONE_NEWUSER) < 0)
-		return err_errno(err, errno, "join the nested user namespace");
-	/* The copy made here, for a less privileged owner, is the locked one;
-	 * root and cwd move to it. */
-	if (unshare(CLONE_NEWNS) < 0)
-		return err_errno(err, errno, "mount namespace of the nested user namespace");
-	return 0;
-}
-
 /* Asks the monitor for the rlimits and waits until they are set. */
 static int child_rlimits(int sync)
 {
@@ -490,14 +348,8 @@ static int child_rlimits(int sync)
  *    placed over them) and before pivot_root;
  *  - the pty comes from the container's own devpts, so its master is
  *    passed to the monitor before the fds are closed;
- *  - the nested user namespace (lock_mounts) after the last mount and
- *    pivot_root (the copy locks the tree as it is then) and after the last
- *    step that needs capabilities over the container's other namespaces
- *    (sethostname: uts; loopback: net; the cgroup namespace; the mounts of
- *    proc, sysfs, mqueue): from there on the child is root of the nested
- *    namespace only. Everything after it needs no more than that;
  *  - Landlock after pivot_root (rules bind to the final tree), while
- *    CAP_SYS_ADMIN in the (nested) namespace still allows it;
+ *    CAP_SYS_ADMIN in the namespace still allows it;
  *  - rlimits (set by the monitor on request) after the setup, which needs
  *    fds, and before the init forks or drops its capabilities;
  *  - no_new_privs before capabilities are dropped; seccomp last, so every
@@ -564,12 +416,6 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	}
 	if (spec->net == SANDBOX_NET_NONE && loopback_up(&e) < 0)
 		child_fail(sync, 125, e);
-	/* With --userns=host there is no user namespace to nest in. */
-	if (spec->userns != SANDBOX_USERNS_HOST && lock_mounts(spec, &e) < 0)
-		child_fail(sync, 125, e);
-	/* New credentials: the kernel may have reset both. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	tie_to_monitor(sync);
 	if (setup_stdio(spec, slave, &e) < 0)
 		child_fail(sync, 125, e);
 	if (spec->cwd && chdir(spec->cwd) < 0) {
@@ -940,10 +786,7 @@ __attribute__((noreturn)) static void exec_child(const struct sandbox_spec *spec
 /*
  * The helper: joins the container's cgroup (from the host's view) and its
  * namespaces through PIDFD, then forks the process into its pid
- * namespace. PIDFD's user and mount namespaces are the nested, locked ones
- * (lock_mounts); setns checks the right to join each of the others with
- * our own (host) credentials, which own them, not with the nested
- * namespace's. Non-dumpable throughout (CVE-2016-9962: nothing in the
+ * namespace. Non-dumpable throughout (CVE-2016-9962: nothing in the
  * container may ptrace it while it holds host fds). It waits for the
  * process and exits with its status, or right away when DETACH.
  */
