@@ -212,9 +212,16 @@ int path_open_beneath(int rootfd, const char *path, int flags, mode_t mode, stru
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	how.mode = (flags & O_CREAT) ? mode : 0;
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd >= 0)
-		return fd;
+	/* EAGAIN: a rename or mount anywhere on the system raced with a ".."
+	 * of this lookup, and the kernel could not prove it stayed inside;
+	 * it asks the caller to try again (bounded: a racer cannot pin us). */
+	for (int tries = 0; tries < 64; tries++) {
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN)
+			break;
+	}
 	if (errno == ENOSYS || errno == EPERM) {
 		/* No openat2 (old kernel, or a filter denies it): walk. */
 		return walk(rootfd, path, flags, mode, err);
