@@ -19,6 +19,10 @@
  *  - Device nodes bound into /dev and the /dev/null used for masking are
  *    checked by rdev on an O_PATH|O_NOFOLLOW fd (CVE-2025-31133).
  *  - Read-only flags are set on the detached mount before it is attached.
+ *    They hold against the container's root because the child, once every
+ *    mount here is made, moves into a nested user namespace whose copy of
+ *    the mount tree the kernel locks (sandbox.c, lock_mounts): nothing
+ *    made here may need changing by the container afterwards.
  */
 #include "sandbox/mounts.h"
 

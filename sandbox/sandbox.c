@@ -5,9 +5,15 @@
  *
  * Runs in: the container's monitor (engine/monitor.c) and `moat exec`, as
  * the invoking user (rootless) or root. The monitor stays in the host's
- * namespaces; the child is cloned into new user, mount, pid, ipc, uts and
- * (unless host networking) net namespaces, and unshares its cgroup
- * namespace once the monitor has put it in its cgroup.
+ * namespaces; the child is cloned into new user, mount and pid
+ * namespaces, and unshares its cgroup namespace once the monitor has put it
+ * in its cgroup. Its uts, ipc and (unless host networking) net namespaces
+ * belong to a nested user namespace it makes next, and once its mounts
+ * are made it moves into that one with its own copy of the mount
+ * namespace (nest_begin, lock_mounts): the container's root owns those,
+ * but neither its mounts' flags nor its pid and cgroup namespaces. With
+ * --userns=host the clone makes the uts, ipc and net namespaces and
+ * nothing is nested.
  *
  * Threats handled here (the rest sit with the code named):
  *  - CVE-2019-5736 / CVE-2016-9962: the monitor, the child, the exec
@@ -19,6 +25,10 @@
  *  - TIOCSTI: the container runs in its own session (setsid), so the
  *    invoker's terminal is never its controlling terminal; seccomp also
  *    denies TIOCSTI/TIOCLINUX.
+ *  - Mount flags undone from inside (a read-only bind remounted
+ *    read-write, a mask over /proc unmounted, a fresh unmasked procfs) by
+ *    a container that keeps CAP_SYS_ADMIN with seccomp and Landlock off:
+ *    the kernel locks the flags and the mounts (lock_mounts).
  *  - A monitor that dies takes the container with it (PDEATHSIG), and the
  *    mount namespace - with every mount the container had - dies with the
  *    last process in it: nothing is mounted on the host.
@@ -325,6 +335,189 @@ static int rootfs(const struct sandbox_spec *spec, const struct host_fds *h, int
 	return sandbox_fuse_wait(spec, sync, e);
 }
 
+/*
+ * The nested user namespace's id maps: every range of the outer map
+ * (SPEC's, which the monitor wrote) to itself, so the container sees the
+ * ids it had ("0 1001 1" + "1 100000 65535" outside become "0 0 1" + "1 1
+ * 65535" inside). One line per outer range, never merged: the kernel wants
+ * each range inside one range of the parent's map. It checks again that
+ * every id is mapped in the outer namespace.
+ */
+static void identity_map(const struct idmap *m, size_t n, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && i < SANDBOX_MAX_IDMAPS && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%u %u %u\n", m[i].container,
+					m[i].container, m[i].size);
+}
+
+/* Writes the identity map of M into FILE of the process whose /proc
+ * directory is PROCDIR. */
+static int write_map(int procdir, const char *file, const struct idmap *m, size_t n,
+		     struct err **err)
+{
+	char buf[40 * SANDBOX_MAX_IDMAPS];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	identity_map(m, n, buf, sizeof(buf));
+	fd = openat(procdir, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, errno, "nested user namespace: open %s", file);
+	if ((r = fs_write_all(fd, buf, strlen(buf))) < 0)
+		return err_errno(err, -r, "nested user namespace: write %s \"%s\"", file, buf);
+	return 0;
+}
+
+/*
+ * The holder: forked by the child, it makes the nested user namespace (a
+ * child of the container's) together with the container's uts, ipc and
+ * (FLAGS) net namespaces, which the nested namespace therefore owns, and
+ * keeps them alive until the child has joined them. It must be dumpable
+ * (its /proc files belong to root of the host's user namespace otherwise,
+ * and nobody here could write its maps). So it holds no fd but its socket,
+ * and what it has, the container's new namespaces, is what the same host
+ * uid could reach anyway (rootless: the invoker, who owns them all; root:
+ * the container range, which nothing outside a container runs as, and no
+ * other container can name a process here). It ends when the child closes
+ * its end, or dies.
+ */
+__attribute__((noreturn)) static void ns_holder(int sock, int flags)
+{
+	struct msg m = {.type = MSG_MAPS};
+	int dir = -1;
+	char c;
+
+	if (sock > 0)
+		syscall(SYS_close_range, 0, sock - 1, 0);
+	syscall(SYS_close_range, sock + 1, ~0U, 0);
+	/* CLONE_NEWUSER first: the others belong to it. */
+	if (unshare(CLONE_NEWUSER | flags) < 0)
+		m.code = errno;
+	/* After the unshare: a credential change may reset it. */
+	else if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		m.code = errno;
+	/* Our /proc directory, for the child: before pivot_root its /proc is
+	 * the host's, where our pid is not the one fork gave it. */
+	else if ((dir = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		m.code = errno;
+	if (send_msg(sock, &m, dir) == 0)
+		while (read(sock, &c, 1) < 0 && errno == EINTR)
+			;
+	_exit(m.code ? 1 : 0);
+}
+
+/* Joins the namespace NS of the holder whose /proc directory is PROCDIR. */
+static int join_ns(int procdir, const char *ns, int type, struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+	char path[32];
+
+	snprintf(path, sizeof(path), "ns/%s", ns);
+	fd = openat(procdir, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, errno, "nested user namespace: open %s", path);
+	if (setns(fd, type) < 0)
+		return err_errno(err, errno, "join the container's %s namespace", ns);
+	return 0;
+}
+
+/*
+ * The container's mounts are locked in the kernel (lock_mounts) by a
+ * nested user namespace; this makes it, and the namespaces it must own.
+ *
+ * Why locking: every flag set on a mount (read-only binds and paths, the
+ * masks, nosuid/nodev/noexec) is only a setting as long as the container's
+ * root owns the mount namespace: with CAP_SYS_ADMIN (--cap-add SYS_ADMIN
+ * with seccomp and Landlock switched off) it could remount a read-only
+ * bind read-write, unmount a mask, or mount a fresh procfs without masks.
+ * The kernel locks the flags (MNT_LOCK_READONLY, _NOSUID, _NODEV,
+ * _NOEXEC, _ATIME) and pins every mount to its parent (MNT_LOCKED) when it
+ * copies a mount tree into a mount namespace owned by a less privileged
+ * user namespace: the container runs in such a copy, as root of the
+ * nested namespace (identity maps: the same ids), not of the container's.
+ *
+ * What the nested namespace owns: the mount namespace copy, and the uts,
+ * ipc and net namespaces made with it here, before the first mount. The
+ * child stays in the container's user namespace, from which it has every
+ * capability in the nested one too (its parent, and the same owner): it
+ * still mounts sysfs and mqueue for them, sets the hostname and brings
+ * loopback up. So the container's root keeps what its capabilities give
+ * it there (CAP_NET_BIND_SERVICE, NET_RAW, NET_ADMIN, sethostname with
+ * SYS_ADMIN, IPC_OWNER), as without the nesting. The pid and cgroup
+ * namespaces stay the container's namespace's: the pid one is the clone's
+ * (the child is its PID 1), and the container's root must not mount proc
+ * (no masks) or cgroup2 (read-write) afresh.
+ *
+ * The holder, not the child, makes the namespaces: the process whose maps
+ * are written must be dumpable for an unprivileged writer (see ns_holder),
+ * and the child stays non-dumpable throughout. The child writes the maps:
+ * that takes CAP_SETUID, CAP_SETGID (so no setgroups "deny" is needed: the
+ * nested namespace inherits the container's setgroups setting) and
+ * CAP_SETFCAP (it maps id 0) in the parent, which it has.
+ *
+ * Returns an fd of the nested user namespace, for lock_mounts.
+ */
+static int nest_begin(const struct sandbox_spec *spec, struct err **err)
+{
+	_cleanup_close_ int userfd = -1, dir = -1;
+	int flags =
+	    CLONE_NEWUTS | CLONE_NEWIPC | (spec->net != SANDBOX_NET_HOST ? CLONE_NEWNET : 0);
+	int sv[2], status, ret = 0;
+	struct msg m;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_errno(err, errno, "nested user namespace: socketpair");
+	pid = fork();
+	if (pid < 0) {
+		ret = err_errno(err, errno, "nested user namespace: fork");
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
+	if (pid == 0)
+		ns_holder(sv[1], flags);
+	close(sv[1]);
+	if (recv_msg(sv[0], &m, &dir) <= 0 || m.type != MSG_MAPS)
+		ret = err_set(err, EIO, "nested user namespace: its holder ended early");
+	else if (m.code)
+		ret = err_errno(err, m.code, "create the nested user namespace");
+	else if (dir < 0)
+		ret =
+		    err_set(err, EIO, "nested user namespace: no /proc directory from its holder");
+	if (ret == 0 && (userfd = openat(dir, "ns/user", O_RDONLY | O_CLOEXEC)) < 0)
+		ret = err_errno(err, errno, "nested user namespace: open ns/user");
+	if (ret == 0)
+		ret = write_map(dir, "uid_map", spec->uidmap, spec->n_uidmap, err);
+	if (ret == 0)
+		ret = write_map(dir, "gid_map", spec->gidmap, spec->n_gidmap, err);
+	if (ret == 0)
+		ret = join_ns(dir, "uts", CLONE_NEWUTS, err);
+	if (ret == 0)
+		ret = join_ns(dir, "ipc", CLONE_NEWIPC, err);
+	if (ret == 0 && (flags & CLONE_NEWNET))
+		ret = join_ns(dir, "net", CLONE_NEWNET, err);
+	close(sv[0]); /* the holder's cue to exit: USERFD keeps the namespace */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return ret < 0 ? ret : steal_fd(userfd);
+}
+
+/* The child into the nested user namespace USERFD, and the copy of its
+ * mount namespace made from there: the locked one (see nest_begin). Root
+ * and cwd move to it. */
+static int lock_mounts(int userfd, struct err **err)
+{
+	if (setns(userfd, CLONE_NEWUSER) < 0)
+		return err_errno(err, errno, "join the nested user namespace");
+	if (unshare(CLONE_NEWNS) < 0)
+		return err_errno(err, errno, "mount namespace of the nested user namespace");
+	return 0;
+}
+
 /* Asks the monitor for the rlimits and waits until they are set. */
 static int child_rlimits(int sync)
 {
@@ -348,8 +541,20 @@ static int child_rlimits(int sync)
  *    placed over them) and before pivot_root;
  *  - the pty comes from the container's own devpts, so its master is
  *    passed to the monitor before the fds are closed;
+ *  - the nested user namespace and the uts, ipc and net namespaces it
+ *    owns (nest_begin) before the first mount (sysfs and mqueue are those
+ *    namespaces'), and after the monitor wrote our maps (we write the
+ *    nested ones as root of ours); the cgroup namespace is ours, not the
+ *    nested one's (so the container's root cannot mount cgroup2);
+ *  - the locked copy of the mount namespace (lock_mounts) after the last
+ *    mount and pivot_root: it locks the tree as it is then, and they need
+ *    capabilities in the container's own user namespace, which owns the
+ *    mount namespace they change (and the pid namespace of /proc). From
+ *    there on the child is root of the nested namespace only, which is
+ *    enough for all that follows (the hostname and loopback are the
+ *    nested namespace's);
  *  - Landlock after pivot_root (rules bind to the final tree), while
- *    CAP_SYS_ADMIN in the namespace still allows it;
+ *    CAP_SYS_ADMIN in the (nested) namespace still allows it;
  *  - rlimits (set by the monitor on request) after the setup, which needs
  *    fds, and before the init forks or drops its capabilities;
  *  - no_new_privs before capabilities are dropped; seccomp last, so every
@@ -361,7 +566,7 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	struct host_fds h;
 	struct err *e = NULL;
 	struct msg m;
-	_cleanup_close_ int rootfd = -1;
+	_cleanup_close_ int rootfd = -1, nested = -1;
 	int slave = -1, fd, r;
 	bool landlock_on = false;
 
@@ -384,6 +589,10 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 		err_errno(&e, errno, "cgroup namespace");
 		child_fail(sync, 125, e);
 	}
+	/* With --userns=host there is no user namespace to nest in (the
+	 * clone made the uts, ipc and net namespaces then). */
+	if (spec->userns != SANDBOX_USERNS_HOST && (nested = nest_begin(spec, &e)) < 0)
+		child_fail(sync, 125, e);
 	/* Slave, not shared: nothing mounted here reaches the host, while a
 	 * bind asked to be rslave still sees the host's later mounts (each
 	 * bind sets its own propagation; the default is rprivate). */
@@ -416,6 +625,12 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	}
 	if (spec->net == SANDBOX_NET_NONE && loopback_up(&e) < 0)
 		child_fail(sync, 125, e);
+	if (nested >= 0 && lock_mounts(nested, &e) < 0)
+		child_fail(sync, 125, e);
+	closep(&nested);
+	/* New credentials: the kernel may have reset both. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	tie_to_monitor(sync);
 	if (setup_stdio(spec, slave, &e) < 0)
 		child_fail(sync, 125, e);
 	if (spec->cwd && chdir(spec->cwd) < 0) {
@@ -658,12 +873,16 @@ int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *ch
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_errno(err, errno, "socketpair");
 	/* The cgroup namespace is unshared by the child once it sits in its
-	 * own cgroup, so the container sees that one as its root. */
-	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	 * own cgroup, so the container sees that one as its root. With a user
+	 * namespace, the uts, ipc and net namespaces are made by the child
+	 * with the nested user namespace that owns them (nest_begin); until
+	 * then it is in ours, with no capability over them. */
+	flags = CLONE_NEWNS | CLONE_NEWPID;
 	if (spec->userns != SANDBOX_USERNS_HOST)
 		flags |= CLONE_NEWUSER;
-	if (spec->net != SANDBOX_NET_HOST)
-		flags |= CLONE_NEWNET;
+	else
+		flags |= CLONE_NEWIPC | CLONE_NEWUTS |
+			 (spec->net != SANDBOX_NET_HOST ? CLONE_NEWNET : 0);
 	p->pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (p->pid < 0) {
 		ret = err_errno(err, errno, "create the container's namespaces");
@@ -786,7 +1005,10 @@ __attribute__((noreturn)) static void exec_child(const struct sandbox_spec *spec
 /*
  * The helper: joins the container's cgroup (from the host's view) and its
  * namespaces through PIDFD, then forks the process into its pid
- * namespace. Non-dumpable throughout (CVE-2016-9962: nothing in the
+ * namespace. PIDFD's user, mount, uts, ipc and net namespaces are the
+ * nested ones (nest_begin); setns checks the right to join each of them
+ * with our own (host) credentials, which own them all, not with the
+ * nested namespace's. Non-dumpable throughout (CVE-2016-9962: nothing in the
  * container may ptrace it while it holds host fds). It waits for the
  * process and exits with its status, or right away when DETACH.
  */

@@ -149,7 +149,7 @@ attack_ro() {
 		skip "moat refuses this combination for $MOAT_TEST_IDENTITY: $stderr"
 	fi
 	assert_success
-	assert_line "umount actual=OK"
+	assert_line "open-tree-clone-move actual=OK"
 }
 
 @test "ro: a policy's bindMounts.readOnly holds even with SYS_ADMIN, seccomp=unconfined, landlock=off" {

@@ -9,6 +9,30 @@ maps_of() { sed -n "s/^$1: //p" <<<"$output"; }
 # Sum of the counts in the uid_map lines.
 map_total() { maps_of "$1" | awk '{ n += $3 } END { print n + 0 }'; }
 
+# The container's id maps as the host sees them (/proc/PID/uid_map read
+# from the initial user namespace shows host ids), as "inside outside
+# count" lines, for the container process running marker MK: FILE is
+# uid_map or gid_map.
+host_map_of() {
+	local pid
+	pid=$(wait_for_pid /probe "$1" 10) || return 1
+	awk '{ print $1, $2, $3 }' "/proc/$pid/$2"
+}
+
+# Runs a marked sleeper with ARGS and prints its FILE (uid_map, gid_map)
+# as the host sees it.
+host_map() {
+	local file=$1 mk out
+	shift
+	mk=$(marker)
+	mrun "$@" "$IMG" /probe sleep 20 "$mk" 3>&- &
+	local bg=$!
+	out=$(host_map_of "$mk" "$file") || true
+	kill_marker "$mk"
+	wait "$bg" || true
+	printf '%s\n' "$out"
+}
+
 # The host uid of the (first) container process running marker MK.
 host_uid_of() {
 	local pid
@@ -18,11 +42,16 @@ host_uid_of() {
 
 @test "root: container ids 0..65535 are host 2147418112.." {
 	is_root_identity || skip "root identity only"
+	run host_map uid_map
+	assert_output "0 $ROOT_ID_BASE $ID_RANGE"
+	run host_map gid_map
+	assert_output "0 $ROOT_ID_BASE $ID_RANGE"
+	# Inside: the nested user namespace that locks the mounts maps the
+	# same ids to themselves.
 	run mrun "$IMG" /probe status
 	assert_success
-	assert_line "uid_map: 0 $ROOT_ID_BASE $ID_RANGE"
-	assert_line "gid_map: 0 $ROOT_ID_BASE $ID_RANGE"
-	[[ $(map_total uid_map) -eq $ID_RANGE ]] || fail "uid_map: $(maps_of uid_map)"
+	assert_line "uid_map: 0 0 $ID_RANGE"
+	assert_line "gid_map: 0 0 $ID_RANGE"
 }
 
 @test "root: the container's root is host uid 2147418112, not 0" {
@@ -65,20 +94,27 @@ host_uid_of() {
 	is_rootless || skip "rootless identity only"
 	local uid
 	uid=$(user_uid "$MOAT_TEST_USER")
+	run host_map uid_map
+	assert_line "0 $uid 1"
+	assert_line "1 100000 65535"
+	[[ ${#lines[@]} -eq 2 ]] || fail "uid_map: $output"
+	run host_map gid_map
+	assert_line "1 100000 65535"
 	run mrun "$IMG" /probe status
 	assert_success
 	[[ $(map_total uid_map) -eq $ID_RANGE ]] || fail "uid_map: $(maps_of uid_map)"
 	[[ $(map_total gid_map) -eq $ID_RANGE ]] || fail "gid_map: $(maps_of gid_map)"
-	assert_line "uid_map: 0 $uid 1"
-	assert_line "uid_map: 1 100000 65535"
+	assert_line "uid_map: 0 0 1"
+	assert_line "uid_map: 1 1 65535"
 }
 
 @test "rootless --userns=subuid is the same as auto here" {
 	is_rootless || skip "rootless identity only"
+	run host_map uid_map --userns subuid
+	assert_line "1 100000 65535"
 	run mrun --userns subuid "$IMG" /probe status
 	assert_success
 	[[ $(map_total uid_map) -eq $ID_RANGE ]] || fail "uid_map: $(maps_of uid_map)"
-	assert_line "uid_map: 1 100000 65535"
 }
 
 @test "rootless subuid: -u 1000 is host uid 100000+999" {
@@ -98,10 +134,14 @@ host_uid_of() {
 	local uid gid
 	uid=$(user_uid "$MOAT_TEST_USER")
 	gid=$(id -g "$MOAT_TEST_USER")
+	run host_map uid_map --userns single
+	assert_output "0 $uid 1"
+	run host_map gid_map --userns single
+	assert_output "0 $gid 1"
 	run mrun --userns single "$IMG" /probe status
 	assert_success
-	[[ $(maps_of uid_map) == "0 $uid 1" ]] || fail "uid_map: $(maps_of uid_map)"
-	[[ $(maps_of gid_map) == "0 $gid 1" ]] || fail "gid_map: $(maps_of gid_map)"
+	[[ $(maps_of uid_map) == "0 0 1" ]] || fail "uid_map: $(maps_of uid_map)"
+	[[ $(maps_of gid_map) == "0 0 1" ]] || fail "gid_map: $(maps_of gid_map)"
 	[[ $(status_value CapEff) == "$CAPS_DEFAULT" ]] || fail "CapEff=$(status_value CapEff)"
 }
 
@@ -113,7 +153,8 @@ host_uid_of() {
 	moat_as_user "$MOAT_TEST_USER2" "$st" demo-image --tag "$IMG" --add "$PROBE:/probe"
 	run moat_as_user "$MOAT_TEST_USER2" "$st" run --rm "$IMG" /probe status
 	assert_success
-	[[ $(maps_of uid_map) == "0 $uid 1" ]] || fail "uid_map: $(maps_of uid_map)"
+	# one id only (inside, the nested namespace maps it to itself)
+	[[ $(maps_of uid_map) == "0 0 1" ]] || fail "uid_map: $(maps_of uid_map)"
 }
 
 @test "rootless --userns=subuid without an /etc/subuid entry: 125, clear message" {
