@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 CC ?= gcc
-PKGS := libseccomp libcap-ng libarchive jansson libcurl
+PKGS := libseccomp libcap-ng libarchive jansson libcurl libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # moat itself loads libarchive and libcurl on first use (image/archive.c,

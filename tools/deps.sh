@@ -6,7 +6,8 @@ set -eu
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libarchive-dev libjansson-dev
 libcmocka-dev clang libclang-rt-14-dev busybox-static uidmap bats
 bats-assert bats-support python3 util-linux iproute2 strace fuse-overlayfs procps
-libcurl4-openssl-dev libssl-dev openssl curl docker-registry skopeo umoci apache2-utils"
+libcurl4-openssl-dev libssl-dev openssl curl docker-registry skopeo umoci apache2-utils
+libmnl-dev libnftables-dev nftables passt iperf3 etcd-server etcd-client"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
