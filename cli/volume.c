@@ -171,13 +171,23 @@ static json_t *kv_json(char *const *kv)
 	return o;
 }
 
-/* Docker's `volume inspect` object, its keys in the API type's order. */
-static int volume_json(const struct volume *v, json_t **out, struct err **err)
+/* Docker's `volume inspect` object, its keys in the API type's order.
+ * STATUS: the plugin's Status (JSON text) or NULL, shown only when there
+ * is one (omitempty). A volume that is only a plugin's (not RECORDED)
+ * has no labels or options Docker knows of: null, as Docker prints. */
+static int volume_json(const struct volume *v, const char *status, bool recorded, json_t **out,
+		       struct err **err)
 {
-	_cleanup_json_ json_t *o = json_object(), *labels = kv_json(v->labels),
-			      *opts = kv_json(v->options);
+	_cleanup_json_ json_t *o = json_object(),
+			      *labels = recorded ? kv_json(v->labels) : json_null(),
+			      *opts = recorded ? kv_json(v->options) : json_null(), *st = NULL;
 	char created[INSPECT_TIME_MAX];
 
+	/* Decoded by jansson from the plugin's reply and encoded again: it
+	 * loads back; anything else is a bug, shown as no status. */
+	if (status && !(st = json_loads(status, 0, NULL)))
+		return err_set(err, EPROTO, "volume %s: its plugin's Status does not decode",
+			       v->name);
 	rfc3339(v->created, created, sizeof(created));
 	/* set_new takes its value even when it fails: steal first */
 	if (!o || !labels || !opts ||
@@ -188,7 +198,8 @@ static int volume_json(const struct volume *v, json_t **out, struct err **err)
 		0 ||
 	    json_object_set_new(o, "Name", json_string(v->name)) < 0 ||
 	    json_object_set_new(o, "Options", steal_ptr(opts)) < 0 ||
-	    json_object_set_new(o, "Scope", json_string("local")) < 0)
+	    json_object_set_new(o, "Scope", json_string("local")) < 0 ||
+	    (st && json_object_set_new(o, "Status", steal_ptr(st)) < 0))
 		return err_errno(err, ENOMEM, "volume %s", v->name);
 	*out = steal_ptr(o);
 	return 0;
@@ -726,16 +737,18 @@ static int cmd_volume_inspect(struct cli_ctx *ctx, int argc, char **argv)
 	cli_engine_ctx(ctx, &ec);
 	for (int i = optind; i < argc; i++) {
 		struct volume v = {0};
+		_cleanup_free_ char *vstatus = NULL;
+		bool rec = false;
 		json_t *obj = NULL;
 
-		r = engine_volume_inspect(&ec, argv[i], &v, &err);
+		r = engine_volume_inspect(&ec, argv[i], &v, &vstatus, &rec, &err);
 		if (r == -ENOENT && !recorded(ctx, argv[i])) {
 			err_free(&err);
 			missing[nmissing++] = argv[i];
 			continue;
 		}
 		if (r == 0) {
-			r = volume_json(&v, &obj, &err);
+			r = volume_json(&v, vstatus, rec, &obj, &err);
 			volume_free(&v);
 		}
 		if (r == 0 && json_array_append_new(all, obj) < 0)
@@ -834,15 +847,17 @@ static int cmd_volume_rm(struct cli_ctx *ctx, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct audit_log *alog = NULL;
 		struct volume v = {0};
-		_cleanup_free_ char *driver = NULL;
+		_cleanup_free_ char *driver = NULL, *removed = NULL;
 
 		if (cli_audit_begin(ctx, &alog, &err) < 0)
 			return cli_fail(&err);
+		/* For the refusal's record: the driver it has (a name only a
+		 * plugin has is named by the engine once it is removed). */
 		if (volume_name_valid(argv[i]) && volume_load(ctx->root, argv[i], &v, NULL) == 0) {
 			driver = steal_ptr(v.driver);
 			volume_free(&v);
 		}
-		if (engine_volume_remove(&ec, argv[i], force, &err) < 0) {
+		if (engine_volume_remove(&ec, argv[i], force, &removed, &err) < 0) {
 			cli_audit_finish(alog, vol_event("volume.remove", argv[i], driver), err);
 			fprintf(stderr, "moat: %s\n", err->msg);
 			err_free(&err);
@@ -853,7 +868,7 @@ static int cmd_volume_rm(struct cli_ctx *ctx, int argc, char **argv)
 		fflush(stdout);
 		/* -f and nothing there: said as Docker does, and recorded as
 		 * such (no driver) */
-		if (cli_audit_finish(alog, vol_event("volume.remove", argv[i], driver), NULL))
+		if (cli_audit_finish(alog, vol_event("volume.remove", argv[i], removed), NULL))
 			ret = 125;
 	}
 	return ret;

@@ -15,22 +15,30 @@
  *    O_NOFOLLOW beneath moat's own state.
  *  - Nothing half-made: create removes the volumes and directories it made
  *    when a later step fails; start unmounts the plugin volumes it mounted.
+ *  - No Unmount is lost: one the plugin did not take is written to
+ *    RUNROOT/plugin-unmounts before the runtime dir's note of the Mount
+ *    goes, and leaves that file only when the plugin took it (or removed
+ *    the volume). Files there are flock'ed while read or changed, and
+ *    changed in place, so a waiter never writes to an unlinked file.
  *  - Targets were normalised by volume/mountspec (no "..", nothing under
  *    /proc, /sys, /dev) and are resolved beneath the container root.
  */
 #include "engine/mounts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/digest.h"
 #include "common/fs.h"
 #include "engine/containers.h"
 #include "engine/lifecycle.h"
@@ -251,6 +259,18 @@ static int describe(const struct engine_ctx *c, struct engine_mounts_plan *p, si
 			}
 			v.driver = NULL;
 			volume_free(&v);
+		} else if (m->source && !m->driver) {
+			char *drv = NULL;
+
+			/* Docker's rule for a name without a driver: a
+			 * plugin's own volume of that name is that volume
+			 * (engine_volume_create then records it, no Create). */
+			if (engine_volume_probe(c, m->source, &drv) < 0)
+				return err_errno(err, ENOMEM, "mounts");
+			if (!drv)
+				t->driver = VOLUME_DRIVER_LOCAL;
+			else if (strs_add(p, drv, &t->driver) < 0)
+				return err_errno(err, ENOMEM, "mounts");
 		} else {
 			t->driver = m->driver ? m->driver : VOLUME_DRIVER_LOCAL;
 		}
@@ -421,6 +441,206 @@ void engine_mounts_undo(const struct engine_ctx *c, const struct engine_identity
 	}
 }
 
+/* ---- pending Unmounts (mounts.h) ---- */
+
+#define PENDING_DIR "plugin-unmounts"
+#define PENDING_MAX (1024 * 1024)
+#define ID_LINE (SHA256_HEX_LEN + 1)
+
+/* DRIVER and VOLUME become path components: checked first. (A record's
+ * driver may hold '/'; no plugin moat can call does.) */
+static bool pending_names_ok(const char *driver, const char *volume)
+{
+	return plugin_name_valid(driver) && volume_name_valid(volume);
+}
+
+/*
+ * RUNROOT/plugin-unmounts/DRIVER/VOLUME opened read-write and flock'ed,
+ * made first with CREATE. A file that was unlinked while this waited for
+ * its lock (its last Unmount was taken meanwhile) is opened anew, so that
+ * nothing is ever added to a file nobody will read again; likewise a
+ * DRIVER directory removed between its mkdir and the open. -ENOENT: none
+ * pending; -EWOULDBLOCK with NONBLOCK: another process has it now.
+ */
+static int pending_open(const struct engine_ctx *c, const char *driver, const char *volume,
+			bool create, bool nonblock)
+{
+	char dir[4200], path[4400];
+
+	if (!pending_names_ok(driver, volume))
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s/" PENDING_DIR "/%s", c->runroot, driver);
+	snprintf(path, sizeof(path), "%s/%s", dir, volume);
+	for (int tries = 0; tries < 16; tries++) {
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+		int r;
+
+		if (create && (r = fs_mkdir_p(dir, 0700, NULL)) < 0)
+			return r;
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+		if (fd < 0) {
+			if (errno == ENOENT && create)
+				continue;
+			return -errno;
+		}
+		if (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
+		if (st.st_nlink == 0)
+			continue;
+		return steal_fd(fd);
+	}
+	return -EAGAIN;
+}
+
+/* Called with the file's lock held and the file empty: it goes, and its
+ * DRIVER directory with it when that is empty too (ENOTEMPTY: another
+ * volume's Unmounts are pending, or another process just made it). */
+static void pending_drop(const struct engine_ctx *c, const char *driver, const char *volume)
+{
+	char dir[4200], path[4400];
+
+	snprintf(dir, sizeof(dir), "%s/" PENDING_DIR "/%s", c->runroot, driver);
+	snprintf(path, sizeof(path), "%s/%s", dir, volume);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int pending_add(const struct engine_ctx *c, const char *driver, const char *volume,
+		       const char *id, struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+	char line[ID_LINE + 1];
+
+	if (!digest_hex_valid(id))
+		return err_set(err, EINVAL, "not a container id");
+	fd = pending_open(c, driver, volume, true, false);
+	if (fd < 0)
+		return err_errno(err, -fd, "%s/" PENDING_DIR "/%s/%s", c->runroot, driver, volume);
+	snprintf(line, sizeof(line), "%s\n", id);
+	if (lseek(fd, 0, SEEK_END) < 0 || fs_write_all(fd, line, ID_LINE) < 0)
+		return err_errno(err, errno, "%s/" PENDING_DIR "/%s/%s", c->runroot, driver,
+				 volume);
+	return 0;
+}
+
+/*
+ * Sends the Unmounts pending for DRIVER's VOLUME (only those of ONLY_ID
+ * when it is set), one attempt each unless ONLY_ID (a start is about to
+ * Mount anyway: the plugin gets its usual time to come up). What the
+ * plugin took leaves the file; the file goes when nothing is left. The
+ * Unmounts still owed for ONLY_ID are counted in the return value, with
+ * the last failure in *ERR. A line that is not a container id is
+ * dropped (nobody could send it).
+ */
+static int pending_retry(const struct engine_ctx *c, const char *driver, const char *volume,
+			 const char *only_id, bool nonblock, struct err **err)
+{
+	_cleanup_close_ int fd = pending_open(c, driver, volume, false, nonblock);
+	_cleanup_free_ char *buf = NULL, *kept = NULL;
+	struct plugin *pl = NULL;
+	struct err *fe = NULL;
+	size_t len = 0, k = 0;
+	int left = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fs_read_fd(fd, PENDING_MAX, &buf, &len, NULL) < 0 || !(kept = malloc(len + 1)))
+		return 0;
+	if (plugin_find(driver, &pl, &fe) == 0 && !only_id)
+		pl->retry_s = 0;
+	for (char *line = buf, *next; line && *line; line = next) {
+		char *nl = strchr(line, '\n');
+		struct err *e = NULL;
+		bool mine;
+
+		next = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		if (!digest_hex_valid(line))
+			continue;
+		mine = only_id && !strcmp(line, only_id);
+		if ((!only_id || mine) && pl && plugin_volume_unmount(pl, volume, line, &e) == 0)
+			continue;
+		if (!only_id || mine) {
+			const struct err *why = e ? e : fe;
+
+			fprintf(stderr,
+				"moat: warning: the Unmount of volume %s for container %.12s is "
+				"still pending: %s\n",
+				volume, line, why ? why->msg : "?");
+			if (mine) {
+				left++;
+				err_set(err, why ? why->code : EIO, "%s", why ? why->msg : "?");
+			}
+		}
+		err_free(&e);
+		memcpy(kept + k, line, ID_LINE - 1);
+		kept[k + ID_LINE - 1] = '\n';
+		k += ID_LINE;
+	}
+	plugin_free(pl);
+	err_free(&fe);
+	if (k == 0) {
+		pending_drop(c, driver, volume);
+		return left;
+	}
+	/* In place, under the lock: the file stays the one others wait on. */
+	if (k != len && (pwrite(fd, kept, k, 0) != (ssize_t)k || ftruncate(fd, (off_t)k) < 0))
+		fprintf(stderr, "moat: warning: rewrite %s/" PENDING_DIR "/%s/%s: %s\n", c->runroot,
+			driver, volume, strerror(errno));
+	return left;
+}
+
+void engine_mounts_retry_unmounts(const struct engine_ctx *c)
+{
+	char dir[4200];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), "%s/" PENDING_DIR, c->runroot);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_closedir_ DIR *vd = NULL;
+		struct dirent *ve;
+		int dfd;
+
+		if (!plugin_name_valid(de->d_name))
+			continue;
+		dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0 || !(vd = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		while ((ve = readdir(vd)))
+			if (volume_name_valid(ve->d_name))
+				pending_retry(c, de->d_name, ve->d_name, NULL, true, NULL);
+		/* Left empty by an earlier crash or race: it goes too. */
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+}
+
+void engine_mounts_retry_unmounts_of(const struct engine_ctx *c, const char *driver,
+				     const char *volume)
+{
+	pending_retry(c, driver, volume, NULL, false, NULL);
+}
+
+void engine_mounts_forget_unmounts(const struct engine_ctx *c, const char *driver,
+				   const char *volume)
+{
+	_cleanup_close_ int fd = pending_open(c, driver, volume, false, false);
+
+	if (fd >= 0)
+		pending_drop(c, driver, volume);
+}
+
 /* ---- start ---- */
 
 /* Appends "DRIVER NAME" to RDIR/plugin-mounts before the Mount call (a
@@ -494,6 +714,19 @@ static int open_volume(const struct engine_ctx *c, const struct container_record
 		off_t off = 0;
 
 		ret = plugin_find(v.driver, &pl, err);
+		/* An Unmount this container still owes from its last run goes
+		 * first: sent after the new Mount (same id), it would drop
+		 * the new mount in a plugin that keys mounts by id. */
+		if (ret == 0) {
+			_cleanup_err_ struct err *pe = NULL;
+
+			if (pending_retry(c, v.driver, v.name, rec->id, false, &pe) > 0)
+				ret = err_set(err, EBUSY,
+					      "volume %s: the Unmount after this container's last "
+					      "run is still pending (%s); it is mounted again once "
+					      "the plugin has taken that",
+					      v.name, pe ? pe->msg : "?");
+		}
 		if (ret == 0)
 			ret = note_plugin_mount(rdir, v.driver, v.name, &off, err);
 		if (ret == 0) {
@@ -638,6 +871,7 @@ void engine_mounts_release(const struct engine_ctx *c, const struct container_re
 	if (rdir && rdir[0] && fs_read_at(AT_FDCWD, path, 64 * 1024, &buf, &len, NULL) == 0) {
 		for (char *line = buf, *next; line && *line; line = next) {
 			char *sp, *nl = strchr(line, '\n');
+			const char *driver, *volume;
 			struct plugin *pl = NULL;
 			struct err *e = NULL;
 
@@ -647,10 +881,24 @@ void engine_mounts_release(const struct engine_ctx *c, const struct container_re
 			if (!(sp = strchr(line, ' ')))
 				continue;
 			*sp = 0;
-			if (plugin_find(line, &pl, &e) < 0 ||
-			    plugin_volume_unmount(pl, sp + 1, rec->id, &e) < 0) {
-				fprintf(stderr, "moat: warning: %s\n", e->msg);
+			driver = line;
+			volume = sp + 1;
+			if (plugin_find(driver, &pl, &e) < 0 ||
+			    plugin_volume_unmount(pl, volume, rec->id, &e) < 0) {
+				/* Kept, so that it is sent when the plugin is back:
+				 * written before plugin-mounts goes (a crash in
+				 * between sends it twice, never not at all). */
+				fprintf(stderr,
+					"moat: warning: %s (the Unmount is retried later)\n",
+					e->msg);
 				err_free(&e);
+				if (pending_add(c, driver, volume, rec->id, &e) < 0) {
+					fprintf(stderr,
+						"moat: warning: the Unmount of volume %s for "
+						"container %.12s is lost: %s\n",
+						volume, rec->id, e->msg);
+					err_free(&e);
+				}
 			}
 			plugin_free(pl);
 		}

@@ -81,11 +81,33 @@ void engine_mounts_close(struct sandbox_mount *m, size_t n);
 /* After the first successful start: volumes seeded now are never seeded
  * again for this container (REC's mounts become nocopy). */
 void engine_mounts_started(struct container_record *rec, struct sandbox_mount *m, size_t n);
-/* Teardown: plugin volumes Unmount'ed (as RDIR/plugin-mounts lists; a
- * plugin that is gone is a warning), then with REMOVE_ANON (--rm) the
- * container's anonymous volumes removed. */
+/* Teardown: plugin volumes Unmount'ed (as RDIR/plugin-mounts lists), then
+ * with REMOVE_ANON (--rm) the container's anonymous volumes removed. An
+ * Unmount that fails (the plugin is down, refuses, does not answer) is a
+ * warning and is kept as pending (below), not lost with RDIR. */
 void engine_mounts_release(const struct engine_ctx *c, const struct container_record *rec,
 			   const char *rdir, bool remove_anon);
+
+/*
+ * Pending Unmounts: RUNROOT/plugin-unmounts/DRIVER/VOLUME, one mount id
+ * (a container id) a line, a line per Mount still owed its Unmount (the
+ * same id twice when the container mounted the volume twice). They
+ * outlive the container (its rm does not touch them) and are retried, one
+ * attempt each, until the plugin takes them: by engine_reconcile's
+ * callers through engine_mounts_retry_unmounts, by `volume ls` and
+ * `volume rm`, and before the same container mounts that volume again
+ * (which is refused while its old Unmount is still owed: the late Unmount
+ * would drop the new mount in a plugin that keys mounts by id).
+ */
+/* Every pending Unmount (files another process is retrying are left to
+ * it). Failures are warnings. */
+void engine_mounts_retry_unmounts(const struct engine_ctx *c);
+/* Those of DRIVER's VOLUME. */
+void engine_mounts_retry_unmounts_of(const struct engine_ctx *c, const char *driver,
+				     const char *volume);
+/* Drops those of DRIVER's VOLUME: the plugin removed the volume. */
+void engine_mounts_forget_unmounts(const struct engine_ctx *c, const char *driver,
+				   const char *volume);
 /* Removes REC's anonymous volumes that no other container uses
  * (`rm -v`, --rm). */
 void engine_mounts_remove_anonymous(const struct engine_ctx *c, const struct container_record *rec);

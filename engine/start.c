@@ -301,6 +301,9 @@ void engine_reconcile(const struct engine_ctx *c)
 		}
 		fs_rm_rf_at(AT_FDCWD, rdir, NULL);
 	}
+	/* Plugin Unmounts that failed before, their container perhaps gone
+	 * (engine/mounts.h): after the loop, which may have added some. */
+	engine_mounts_retry_unmounts(c);
 }
 
 /* MOAT_OVERLAY=kernel|fuse pins the rootfs implementation (tests, and

@@ -6,7 +6,13 @@
  *
  * Invariants:
  *  - One name, one volume: the record says the driver; a plugin's own
- *    volume of a recorded name is that volume.
+ *    volume of a recorded name is that volume. A name without a record
+ *    is looked up in the plugins (probe, Docker's getVolume) before
+ *    inspect or rm says "No such volume" and before run makes a local
+ *    volume of it.
+ *  - A plugin is asked whether it has a volume (Get) before it is asked
+ *    to Create it: what it already had is recorded, never created again
+ *    and never removed by the undo of a failed create.
  *  - In use means referred to by any container record, running or not
  *    (Docker's rule), checked under the volumes lock.
  *  - Removing a plugin volume asks the plugin first; only when it agreed
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -28,6 +35,7 @@
 #include "common/userns.h"
 #include "engine/containers.h"
 #include "engine/lifecycle.h"
+#include "engine/mounts.h"
 #include "volume/mountspec.h"
 #include "volume/plugin.h"
 
@@ -78,6 +86,28 @@ int engine_volume_create(const struct engine_ctx *c, const struct engine_identit
 		return err_set(err, EINVAL, "a volume of driver \"%s\" needs a name", driver);
 	if ((ret = plugin_find(driver, &pl, err)) < 0)
 		return ret;
+	/* Get before Create, as Docker's store does: a volume the plugin
+	 * already has (made by another host, or by moat before its record
+	 * was lost) is taken as it is; creating it again could reset it, and
+	 * an undo would remove data this call never made. */
+	{
+		struct plugin_volume pv = {0};
+		_cleanup_err_ struct err *ge = NULL;
+		bool found = false;
+
+		ret = plugin_volume_get(pl, name, &pv, &found, &ge);
+		plugin_volume_free(&pv);
+		if (ret < 0 && ret != -EREMOTEIO) {
+			/* Not known whether it has it: nothing is created blind. */
+			ret = err_set(err, ge->code, "%s", ge->msg);
+			goto out;
+		}
+		if (ret == 0 && found) {
+			if ((ret = volume_create(c->root, &o, out, existed, err)) == 0)
+				*existed = true;
+			goto out;
+		}
+	}
 	if ((ret = plugin_volume_create(pl, name, opts, err)) < 0)
 		goto out;
 	if ((ret = volume_create(c->root, &o, out, existed, err)) < 0) {
@@ -93,18 +123,138 @@ out:
 	return ret;
 }
 
+/* The probe (see volumes.h), with the plugin that answered and its Get. */
+static int probe(const struct engine_ctx *c, const char *name, struct plugin **out,
+		 struct plugin_volume *pv)
+{
+	_cleanup_strv_ char **names = NULL;
+
+	(void)c;
+	*out = NULL;
+	*pv = (struct plugin_volume){0};
+	if (!volume_name_valid(name))
+		return 0;
+	names = plugin_list_names();
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; names[i]; i++) {
+		struct plugin *pl = NULL;
+		struct err *e = NULL;
+		bool found = false;
+		int r;
+
+		r = plugin_find(names[i], &pl, &e);
+		if (r == 0)
+			r = plugin_volume_get(pl, name, pv, &found, &e);
+		if (r == 0 && found) {
+			*out = pl;
+			return 1;
+		}
+		plugin_volume_free(pv);
+		plugin_free(pl);
+		/* An Err is the plugin's "no such volume"; anything else
+		 * means it was not asked, and the user should know. */
+		if (r < 0 && r != -EREMOTEIO)
+			fprintf(stderr, "moat: warning: %s (volume %s not looked up there)\n",
+				e->msg, name);
+		err_free(&e);
+		if (r == -ENOMEM)
+			return r;
+	}
+	return 0;
+}
+
+int engine_volume_probe(const struct engine_ctx *c, const char *name, char **driver)
+{
+	struct plugin *pl = NULL;
+	struct plugin_volume pv = {0};
+	int r = probe(c, name, &pl, &pv);
+
+	*driver = NULL;
+	plugin_volume_free(&pv);
+	if (r > 0) {
+		*driver = strdup(pl->name);
+		r = *driver ? 1 : -ENOMEM;
+	}
+	plugin_free(pl);
+	return r;
+}
+
+/* RFC 3339 (what plugins put in CreatedAt: "2024-01-01T00:00:00Z",
+ * "...+02:00", fractions) as unix ns; 0 when it is not that. */
+static int64_t rfc3339_ns(const char *s)
+{
+	struct tm tm = {0};
+	int64_t ns = 0, scale = 100000000, off = 0;
+	const char *p;
+	time_t t;
+
+	if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return 0;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			ns += scale * (*p - '0');
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+		   p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
+		   p[5] <= '9') {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return 0;
+	}
+	if (*p || (t = timegm(&tm)) == (time_t)-1)
+		return 0;
+	return ((int64_t)t - off) * 1000000000LL + ns;
+}
+
 int engine_volume_inspect(const struct engine_ctx *c, const char *name, struct volume *out,
-			  struct err **err)
+			  char **status, bool *recorded, struct err **err)
 {
 	struct plugin *pl = NULL;
 	struct plugin_volume pv = {0};
 	bool found = false;
 	int ret;
 
+	*status = NULL;
+	*recorded = false;
 	if (!volume_name_valid(name))
 		return err_set(err, ENOENT, "No such volume: %s", name);
-	if ((ret = volume_load(c->root, name, out, err)) < 0)
+	ret = volume_load(c->root, name, out, err);
+	if (ret == -ENOENT) {
+		/* Not ours: a plugin's own volume, if one has it. */
+		err_free(err);
+		if ((ret = probe(c, name, &pl, &pv)) <= 0)
+			return ret < 0 ? err_errno(err, -ret, "volume %s", name)
+				       : err_set(err, ENOENT, "No such volume: %s", name);
+		*out = (struct volume){
+		    .name = strdup(name),
+		    .driver = strdup(pl->name),
+		    .labels = calloc(1, sizeof(char *)),
+		    .options = calloc(1, sizeof(char *)),
+		    .created = rfc3339_ns(pv.created_at),
+		    .mountpoint = steal_ptr(pv.mountpoint),
+		};
+		*status = steal_ptr(pv.status);
+		plugin_volume_free(&pv);
+		plugin_free(pl);
+		if (!out->name || !out->driver || !out->labels || !out->options) {
+			volume_free(out);
+			free(steal_ptr(*status));
+			return err_errno(err, ENOMEM, "volume %s", name);
+		}
+		return 0;
+	}
+	if (ret < 0)
 		return ret;
+	*recorded = true;
 	if (!strcmp(out->driver, VOLUME_DRIVER_LOCAL))
 		return 0;
 	if ((ret = plugin_find(out->driver, &pl, err)) < 0 ||
@@ -115,15 +265,16 @@ int engine_volume_inspect(const struct engine_ctx *c, const char *name, struct v
 	}
 	plugin_free(pl);
 	if (!found) {
+		ret = err_set(err, ENOENT,
+			      "volume %s: its plugin \"%s\" no longer has it (remove it with "
+			      "`moat volume rm %s`)",
+			      name, out->driver ? out->driver : "?", name);
 		volume_free(out);
 		plugin_volume_free(&pv);
-		return err_set(err, ENOENT,
-			       "volume %s: its plugin \"%s\" no longer has it (remove it with "
-			       "`moat volume rm %s`)",
-			       name, out->driver ? out->driver : "?", name);
+		return ret;
 	}
-	out->mountpoint = pv.mountpoint;
-	pv.mountpoint = NULL;
+	out->mountpoint = steal_ptr(pv.mountpoint);
+	*status = steal_ptr(pv.status);
 	plugin_volume_free(&pv);
 	return 0;
 }
@@ -133,6 +284,9 @@ int engine_volume_list(const struct engine_ctx *c, struct volume **out, size_t *
 	_cleanup_strv_ char **names = NULL;
 	int ret;
 
+	/* A reconcile point: Unmounts that failed earlier are tried again
+	 * before the volumes are shown. */
+	engine_mounts_retry_unmounts(c);
 	if ((ret = volume_list(c->root, out, n, err)) < 0)
 		return ret;
 	names = plugin_list_names();
@@ -219,7 +373,8 @@ static int rm_in_userns(void *path)
  * user namespace: the container may have written files as other ids of
  * its range), then the record: a crash in between leaves the volume
  * listed with what was not yet removed, and `volume rm` again finishes. */
-static int remove_locked(const struct engine_ctx *c, const char *name, struct err **err)
+static int remove_locked(const struct engine_ctx *c, const char *name, char **driver,
+			 struct err **err)
 {
 	struct volume v = {0};
 	int ret;
@@ -236,6 +391,9 @@ static int remove_locked(const struct engine_ctx *c, const char *name, struct er
 			return ret;
 		}
 		plugin_free(pl);
+		/* The plugin has no such volume any more: an Unmount still
+		 * owed for it has nothing left to release. */
+		engine_mounts_forget_unmounts(c, v.driver, name);
 	} else if (c->rootless && v.mountpoint) {
 		struct engine_identity ident;
 		struct err *e = NULL;
@@ -248,8 +406,10 @@ static int remove_locked(const struct engine_ctx *c, const char *name, struct er
 				   ident.ids.n_gid, rm_in_userns, v.mountpoint, &e);
 		err_free(&e);
 	}
+	if ((ret = volume_remove(c->root, name, err)) == 0 && driver)
+		*driver = steal_ptr(v.driver);
 	volume_free(&v);
-	return volume_remove(c->root, name, err);
+	return ret;
 }
 
 int engine_volume_remove_unused(const struct engine_ctx *c, const char *name, struct err **err)
@@ -258,29 +418,52 @@ int engine_volume_remove_unused(const struct engine_ctx *c, const char *name, st
 
 	if (lock < 0)
 		return lock;
-	return remove_locked(c, name, err);
+	return remove_locked(c, name, NULL, err);
 }
 
-int engine_volume_remove(const struct engine_ctx *c, const char *name, bool force, struct err **err)
+int engine_volume_remove(const struct engine_ctx *c, const char *name, bool force, char **driver,
+			 struct err **err)
 {
 	_cleanup_strv_ char **users = NULL;
 	_cleanup_close_ int lock = -1;
+	_cleanup_free_ char *drv = NULL;
+	struct plugin *pl = NULL;
+	struct plugin_volume pv = {0};
 	struct volume v = {0};
 	int ret;
 
-	if (!volume_name_valid(name) || volume_load(c->root, name, &v, NULL) < 0) {
-		if (force)
-			return 0;
-		return err_set(err, ENOENT, "No such volume: %s", name);
+	if (driver)
+		*driver = NULL;
+	if (!volume_name_valid(name))
+		goto missing;
+	if (volume_load(c->root, name, &v, NULL) == 0) {
+		drv = steal_ptr(v.driver);
+		volume_free(&v);
+	} else {
+		/* No record: Docker asks the drivers (a plugin's own volume
+		 * is one to remove through that plugin). */
+		if ((ret = probe(c, name, &pl, &pv)) < 0)
+			return err_errno(err, -ret, "remove %s", name);
+		plugin_volume_free(&pv);
+		if (ret == 0)
+			goto missing;
+		if (!(drv = strdup(pl->name))) {
+			plugin_free(pl);
+			return err_errno(err, ENOMEM, "remove %s", name);
+		}
 	}
-	volume_free(&v);
 	/* A dead monitor's plugin mounts are released before "in use" is
-	 * asked. */
+	 * asked, and so are the Unmounts still owed for this volume (the
+	 * plugin would refuse to remove a volume it thinks is mounted). */
 	engine_reconcile(c);
+	if (strcmp(drv, VOLUME_DRIVER_LOCAL) != 0)
+		engine_mounts_retry_unmounts_of(c, drv, name);
 	if ((lock = volume_lock(c->root, err)) < 0)
-		return lock;
-	if ((ret = engine_volume_users(c, name, &users, err)) < 0)
-		return ret;
+		goto out;
+	if ((ret = engine_volume_users(c, name, &users, err)) < 0) {
+		lock = ret;
+		goto out;
+	}
 	if (users && users[0]) {
 		char list[1024] = "";
 		size_t off = 0;
@@ -288,9 +471,30 @@ int engine_volume_remove(const struct engine_ctx *c, const char *name, bool forc
 		for (size_t i = 0; users[i] && off < sizeof(list) - 70; i++)
 			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 						i ? ", " : "", users[i]);
+		plugin_free(pl);
 		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]", name, list);
 	}
-	return remove_locked(c, name, err);
+	/* Under the lock the record decides (a `run` may have just taken
+	 * the plugin's volume as its own). */
+	if (!pl || volume_load(c->root, name, &v, NULL) == 0) {
+		volume_free(&v);
+		plugin_free(pl);
+		return remove_locked(c, name, driver, err);
+	}
+	if ((ret = plugin_volume_remove(pl, name, err)) == 0) {
+		engine_mounts_forget_unmounts(c, drv, name);
+		if (driver)
+			*driver = steal_ptr(drv);
+	}
+	plugin_free(pl);
+	return ret;
+out:
+	plugin_free(pl);
+	return lock;
+missing:
+	if (force)
+		return 0;
+	return err_set(err, ENOENT, "No such volume: %s", name);
 }
 
 int engine_volume_prune(const struct engine_ctx *c, bool all, const struct prune_filter *f,
@@ -313,7 +517,7 @@ int engine_volume_prune(const struct engine_ctx *c, bool all, const struct prune
 		if ((!all && !v[i].anonymous) ||
 		    (f && !prune_filter_match(f, v[i].created, v[i].labels)))
 			continue;
-		if (engine_volume_remove(c, v[i].name, false, &e) < 0) {
+		if (engine_volume_remove(c, v[i].name, false, NULL, &e) < 0) {
 			if (e->code != EBUSY)
 				fprintf(stderr, "moat: warning: %s\n", e->msg);
 			err_free(&e);

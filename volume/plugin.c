@@ -58,7 +58,9 @@
 #define PLUGIN_TIMEOUT_DEFAULT 30
 #define PLUGIN_TIMEOUT_MAX 600
 #define HEADERS_MAX (256 * 1024)
+#define PLUGIN_RETRY_DEFAULT 15
 #define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 1000
 #define ACCEPT_HDR "Accept: application/vnd.docker.plugins.v1.2+json"
 
 static inline void curl_cleanupp(CURL **h)
@@ -94,7 +96,7 @@ static const char *clean(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-static bool name_valid(const char *n)
+bool plugin_name_valid(const char *n)
 {
 	size_t i;
 
@@ -184,22 +186,25 @@ char **plugin_search_path(void)
 	return steal_ptr(v);
 }
 
-static int env_timeout(const char *name, int *out, struct err **err)
+/* Environment variable VAR as whole seconds from LO to HI (DEF when it is
+ * unset or empty). */
+static int env_seconds(const char *name, const char *var, int def, int lo, int hi, int *out,
+		       struct err **err)
 {
-	const char *s = getenv("MOAT_PLUGIN_TIMEOUT");
+	const char *s = getenv(var);
 	char *end = NULL;
 	long v;
 
-	*out = PLUGIN_TIMEOUT_DEFAULT;
+	*out = def;
 	if (!s || !*s)
 		return 0;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || errno || *end || v < 1 || v > PLUGIN_TIMEOUT_MAX)
+	if (s[0] < '0' || s[0] > '9' || errno || *end || v < lo || v > hi)
 		return err_set(err, EINVAL,
-			       "volume plugin %s: MOAT_PLUGIN_TIMEOUT=\"%.32s\" is not a whole "
-			       "number of seconds from 1 to %d",
-			       name, s, PLUGIN_TIMEOUT_MAX);
+			       "volume plugin %s: %s=\"%.32s\" is not a whole number of seconds "
+			       "from %d to %d",
+			       name, var, s, lo, hi);
 	*out = (int)v;
 	return 0;
 }
@@ -225,8 +230,13 @@ static int check_loopback(const char *name, const char *addr, struct err **err)
 		       name, (int)(n > 255 ? 255 : n), host);
 }
 
+/* How long a discovered plugin gets to start accepting connections. */
+struct budget {
+	int timeout, retry;
+};
+
 static int new_plugin(const char *name, char **addr, char **mount_root, const char *found_in,
-		      int timeout, struct plugin **out, struct err **err)
+		      const struct budget *bu, struct plugin **out, struct err **err)
 {
 	_cleanup_free_ struct plugin *p = calloc(1, sizeof(*p));
 
@@ -241,7 +251,8 @@ static int new_plugin(const char *name, char **addr, char **mount_root, const ch
 	}
 	p->addr = steal_ptr(*addr);
 	p->mount_root = mount_root ? steal_ptr(*mount_root) : NULL;
-	p->timeout_s = timeout;
+	p->timeout_s = bu->timeout;
+	p->retry_s = bu->retry;
 	*out = steal_ptr(p);
 	return 1;
 }
@@ -295,7 +306,7 @@ static bool is_dir_nofollow(const char *path)
 }
 
 /* NAME in DIR, in the header's order: 1 found, 0 not here, <0 error. */
-static int find_in(const char *dir, const char *name, int timeout, struct plugin **out,
+static int find_in(const char *dir, const char *name, const struct budget *bu, struct plugin **out,
 		   struct err **err)
 {
 	_cleanup_free_ char *sock = NULL, *sub = NULL, *subsock = NULL, *spec = NULL, *js = NULL;
@@ -328,7 +339,7 @@ static int find_in(const char *dir, const char *name, int timeout, struct plugin
 			return err_set(err, ENAMETOOLONG,
 				       "volume plugin %s: socket path %s is too long to connect to",
 				       name, s);
-		return new_plugin(name, &addr, NULL, s, timeout, out, err);
+		return new_plugin(name, &addr, NULL, s, bu, out, err);
 	}
 
 	r = read_discovery_file(name, spec, &buf, &len, err);
@@ -339,7 +350,7 @@ static int find_in(const char *dir, const char *name, int timeout, struct plugin
 			return err_prefix(err, "volume plugin %s: %s", name, spec);
 		if (check_loopback(name, addr, err) < 0)
 			return err_ret(*err);
-		return new_plugin(name, &addr, NULL, spec, timeout, out, err);
+		return new_plugin(name, &addr, NULL, spec, bu, out, err);
 	}
 
 	r = read_discovery_file(name, js, &buf, &len, err);
@@ -354,18 +365,19 @@ static int find_in(const char *dir, const char *name, int timeout, struct plugin
 			       name, js);
 	if (check_loopback(name, addr, err) < 0)
 		return err_ret(*err);
-	return new_plugin(name, &addr, &mount_root, js, timeout, out, err);
+	return new_plugin(name, &addr, &mount_root, js, bu, out, err);
 }
 
 int plugin_find(const char *name, struct plugin **out, struct err **err)
 {
 	_cleanup_strv_ char **dirs = NULL;
 	char looked[768];
+	struct budget bu;
 	size_t o = 0;
-	int timeout, r;
+	int r;
 
 	*out = NULL;
-	if (!name_valid(name)) {
+	if (!plugin_name_valid(name)) {
 		char q[200];
 
 		return err_set(err, EINVAL,
@@ -373,13 +385,16 @@ int plugin_find(const char *name, struct plugin **out, struct err **err)
 			       "[a-zA-Z0-9][a-zA-Z0-9_.-]*, at most %d characters)",
 			       clean(name ? name : "", q, sizeof(q)), PLUGIN_NAME_MAX);
 	}
-	if (env_timeout(name, &timeout, err) < 0)
+	if (env_seconds(name, "MOAT_PLUGIN_TIMEOUT", PLUGIN_TIMEOUT_DEFAULT, 1, PLUGIN_TIMEOUT_MAX,
+			&bu.timeout, err) < 0 ||
+	    env_seconds(name, "MOAT_PLUGIN_RETRY_SECONDS", PLUGIN_RETRY_DEFAULT, 0,
+			PLUGIN_TIMEOUT_MAX, &bu.retry, err) < 0)
 		return err_ret(*err);
 	dirs = plugin_search_path();
 	if (!dirs)
 		return err_errno(err, ENOMEM, "volume plugin %s", name);
 	for (size_t i = 0; dirs[i]; i++) {
-		r = find_in(dirs[i], name, timeout, out, err);
+		r = find_in(dirs[i], name, &bu, out, err);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
@@ -406,7 +421,7 @@ static int add_name(char ***v, size_t *n, size_t *cap, const char *name, size_t 
 	s = strndup(name, len);
 	if (!s)
 		return -ENOMEM;
-	if (!name_valid(s)) {
+	if (!plugin_name_valid(s)) {
 		free(s);
 		return 0;
 	}
@@ -589,9 +604,11 @@ static int timeout_of(const struct plugin *p)
 
 /*
  * POSTs REQ to METHOD: *STATUS and the body in B on any HTTP reply.
- * Connecting is retried (100 ms, doubling) while the budget lasts: a
- * plugin that is starting has no socket yet or does not accept yet. A
- * call that connected is never retried, whatever happened next.
+ * Connecting is retried (100 ms, doubling up to 1 s) for the plugin's
+ * retry budget: a plugin that is starting has no socket yet or does not
+ * accept yet. The whole call, retries included, stays within the
+ * timeout. A call that connected is never retried, whatever happened
+ * next.
  */
 static int post(const struct plugin *p, const char *method, const char *req, long *status,
 		struct body *b, struct err **err)
@@ -601,8 +618,8 @@ static int post(const struct plugin *p, const char *method, const char *req, lon
 	_cleanup_free_ char *url = NULL;
 	const char *sock = NULL;
 	char errbuf[CURL_ERROR_SIZE], q[256];
-	int timeout = timeout_of(p);
-	int64_t deadline, backoff = BACKOFF_FIRST_MS, left;
+	int timeout = timeout_of(p), retry = p->retry_s > 0 ? p->retry_s : 0;
+	int64_t start, deadline, retry_until, backoff = BACKOFF_FIRST_MS, left, waited;
 	long os_errno = 0;
 	CURLcode rc = CURLE_COULDNT_CONNECT;
 	/* "Expect:" keeps libcurl from waiting for "100 Continue" on larger
@@ -640,7 +657,9 @@ static int post(const struct plugin *p, const char *method, const char *req, lon
 		hl = nl;
 	}
 
-	deadline = now_ms() + (int64_t)timeout * 1000;
+	start = now_ms();
+	deadline = start + (int64_t)timeout * 1000;
+	retry_until = start + (int64_t)(retry < timeout ? retry : timeout) * 1000;
 	for (;;) {
 		left = deadline - now_ms();
 		if (left < 1)
@@ -675,22 +694,32 @@ static int post(const struct plugin *p, const char *method, const char *req, lon
 			break;
 		os_errno = 0;
 		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-		left = deadline - now_ms();
+		left = retry_until - now_ms();
 		if (left < 1)
 			break;
 		sleep_ms(backoff < left ? backoff : left);
-		backoff *= 2;
+		backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
 	}
+	waited = now_ms() - start;
 
 	switch (rc) {
 	case CURLE_OK:
 		*status = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 		return 0;
-	case CURLE_COULDNT_CONNECT:
-		return err_set(err, ECONNREFUSED, "volume plugin %s: not reachable at %s: %s",
+	case CURLE_COULDNT_CONNECT: {
+		char tried[64] = "";
+
+		/* How long it was given, as measured: the user knows then
+		 * whether MOAT_PLUGIN_RETRY_SECONDS is what ran out. */
+		if (retry > 0)
+			snprintf(tried, sizeof(tried), " (retried for %lld.%llds)",
+				 (long long)(waited / 1000), (long long)(waited % 1000 / 100));
+		return err_set(err, ECONNREFUSED, "volume plugin %s: not reachable at %s: %s%s",
 			       p->name, clean(p->addr, q, sizeof(q)),
-			       os_errno > 0 ? strerror((int)os_errno) : "Connection refused");
+			       os_errno > 0 ? strerror((int)os_errno) : "Connection refused",
+			       tried);
+	}
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return err_set(err, EHOSTUNREACH, "volume plugin %s: not reachable at %s: %s",
 			       p->name, clean(p->addr, q, sizeof(q)),

@@ -15,10 +15,15 @@
  *
  * Calls: HTTP/1.1 POST /<Iface>.<Method> with a JSON body and
  * "Accept: application/vnd.docker.plugins.v1.2+json" over the socket
- * (libcurl). Connection failures are retried with backoff (100 ms,
- * doubling, for up to the timeout); a call that reached the plugin is
- * not retried. Each call is bounded by the timeout (MOAT_PLUGIN_TIMEOUT
- * seconds, default 30). tcp:// addresses must be loopback unless they
+ * (libcurl). Each call is bounded by the timeout (MOAT_PLUGIN_TIMEOUT
+ * seconds, default 30). A plugin that was discovered but does not accept
+ * connections yet (its socket is not there or nobody listens: one that
+ * starts after moat) is retried with backoff (100 ms, doubling up to 1 s)
+ * for MOAT_PLUGIN_RETRY_SECONDS (default 15, as moby's plugins.Get; 0 is
+ * one attempt), within the timeout; the error then says how long moat
+ * waited. A plugin that was not discovered at all fails at once
+ * (plugin_find). A call that reached the plugin is never retried.
+ * tcp:// addresses must be loopback unless they
  * carry TLSConfig (moat does not speak TLS to plugins yet: a TLSConfig is
  * refused with a clear error). The first call to a plugin in a process
  * is Plugin.Activate, which must list "VolumeDriver".
@@ -58,12 +63,17 @@ struct plugin {
 	char *found_in;	  /* the file or socket it was discovered by */
 	bool activated;
 	int timeout_s;
+	int retry_s; /* connecting is retried this long (never past the
+		      * timeout); 0: one attempt. A caller that has a later
+		      * chance (a pending Unmount) sets 0. */
 };
 
 struct plugin_volume {
 	char *name;
 	char *mountpoint; /* may be NULL/empty */
 	char *created_at; /* may be NULL */
+	char *status;	  /* Get: "Status" as compact JSON object text
+			   * (keys sorted); NULL when none */
 };
 
 /* ---- PURE decoders (fuzz/plugin_decode_fuzz.c) ---- */
@@ -90,10 +100,15 @@ void plugin_reply_free(struct plugin_reply *r);
 void plugin_volume_free(struct plugin_volume *v);
 
 /* ---- discovery and calls ---- */
+/* NAME is a plugin name moat accepts: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most
+ * 128 bytes (so it is one path component, never "." or ".."). PURE. */
+bool plugin_name_valid(const char *name);
 /* The search path (see above), NULL-terminated, malloc'd. */
 char **plugin_search_path(void);
 /* Finds plugin NAME; ENOENT: "volume plugin NAME not found (looked in
- * ...)". NAME is checked ([a-zA-Z0-9][a-zA-Z0-9_.-]*) before any path. */
+ * ...)". NAME is checked ([a-zA-Z0-9][a-zA-Z0-9_.-]*) before any path.
+ * MOAT_PLUGIN_TIMEOUT and MOAT_PLUGIN_RETRY_SECONDS are read here (an
+ * invalid value is EINVAL naming it). */
 int plugin_find(const char *name, struct plugin **out, struct err **err);
 /* Every plugin name the search path offers (for `volume ls`), sorted,
  * unique, NULL-terminated. */
@@ -107,7 +122,9 @@ int plugin_volume_mount(struct plugin *p, const char *name, const char *id, char
 			struct err **err);
 int plugin_volume_unmount(struct plugin *p, const char *name, const char *id, struct err **err);
 int plugin_volume_path(struct plugin *p, const char *name, char **mountpoint, struct err **err);
-/* *FOUND false (and 0) when the plugin has no such volume. */
+/* *FOUND false (and 0) when the plugin says Volume null. Most plugins
+ * answer an unknown name with an Err instead: -EREMOTEIO, which callers
+ * that only ask "do you have it?" take as no (as Docker does). */
 int plugin_volume_get(struct plugin *p, const char *name, struct plugin_volume *out, bool *found,
 		      struct err **err);
 int plugin_volume_list(struct plugin *p, struct plugin_volume **out, size_t *n, struct err **err);

@@ -279,7 +279,8 @@ void plugin_volume_free(struct plugin_volume *v)
 	free(v->name);
 	free(v->mountpoint);
 	free(v->created_at);
-	v->name = v->mountpoint = v->created_at = NULL;
+	free(v->status);
+	v->name = v->mountpoint = v->created_at = v->status = NULL;
 }
 
 void plugin_reply_free(struct plugin_reply *r)
@@ -321,6 +322,14 @@ static int decode_volume(json_t *o, struct plugin_volume *v, const char *what, s
 	status = json_object_get(o, "Status");
 	if (status && !json_is_null(status) && !json_is_object(status)) {
 		err_set(err, EPROTO, "%s\"Status\" must be an object", w);
+		goto fail;
+	}
+	/* Docker shows Status as the plugin gave it (any JSON values); it
+	 * travels on as text, re-encoded by jansson (so valid UTF-8 JSON,
+	 * escapes and all), within the reply's size cap. */
+	if (status && json_is_object(status) &&
+	    !(t.status = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS))) {
+		err_errno(err, ENOMEM, "%s\"Status\"", w);
 		goto fail;
 	}
 	*v = t;

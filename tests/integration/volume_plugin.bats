@@ -14,7 +14,9 @@
 #
 # Every test removes the containers it made; a container left behind
 # fails the test in teardown (after removing it), like a leaked mount or
-# process does in the leak check.
+# process does in the leak check, and so does an Unmount still pending
+# (RUNROOT/plugin-unmounts): every test ends with the plugin holding no
+# mount moat owes it.
 
 # Each @test is a subshell: what a test sets (MOAT_ENV_EXTRA, PLUG) is
 # meant to stay in it.
@@ -44,7 +46,7 @@ setup() {
 }
 
 teardown() {
-	local rc=0 ids
+	local rc=0 ids left
 	ids=$(moat_as ps -aq --no-trunc 2>/dev/null) || true
 	if [[ -n $ids ]]; then
 		echo "# containers left behind: $ids" >&2
@@ -54,6 +56,12 @@ teardown() {
 	fi
 	stop_plugin
 	moat_check_clean || rc=1
+	left=$(pending_files)
+	if [[ -n $left ]]; then
+		echo "# Unmounts left pending: $left" >&2
+		rm -rf -- "$MOAT_STATE/run/plugin-unmounts"
+		rc=1
+	fi
 	# the volume records, whatever the test left (not through moat: a test
 	# may have failed because removal does not work)
 	rm -rf -- "$MOAT_STATE/root/volumes"
@@ -175,6 +183,15 @@ mountpoint_of() { echo "$PDIR/state/mnt/$1"; }
 mp_prepare() {
 	install -d -m 0755 -o "$(host_uid_of_container_root)" -g "$(host_uid_of_container_root)" \
 		"$(mountpoint_of "$1")"
+}
+
+# The Unmounts moat still owes (RUNROOT/plugin-unmounts/DRIVER/VOLUME, one
+# mount id a line): pending_files lists the files; pending DRIVER VOLUME
+# prints the ids of one, space-separated ("" when none).
+pending_files() { find "$MOAT_STATE/run/plugin-unmounts" -type f 2>/dev/null; }
+pending() {
+	local f=$MOAT_STATE/run/plugin-unmounts/$1/$2
+	if [[ -e $f ]]; then tr '\n' ' ' <"$f" | sed 's/ $//'; fi
 }
 
 # What `volume ls` lists, "DRIVER NAME" a line, sorted, one line.
@@ -416,8 +433,8 @@ make_vol() {
 	assert_success
 	[[ $(calls Create) == '{"Name":"pnew","Opts":{"size":"1m"}}' ]] || fail "Create: $(calls Create)"
 	[[ $(ncalls Mount pnew) -eq 1 && $(ncalls Unmount pnew) -eq 1 ]] || fail "calls: $(cat "$PLOG")"
-	# Create, then Mount, then Unmount
-	[[ $(jq -r .method "$PLOG" | grep -v Activate | tr '\n' ' ') == "VolumeDriver.Create VolumeDriver.Mount VolumeDriver.Unmount " ]] ||
+	# Get (has the plugin got it already?), Create, then Mount, then Unmount
+	[[ $(jq -r .method "$PLOG" | grep -v Activate | tr '\n' ' ') == "VolumeDriver.Get VolumeDriver.Create VolumeDriver.Mount VolumeDriver.Unmount " ]] ||
 		fail "order: $(jq -r .method "$PLOG" | tr '\n' ' ')"
 	[[ $(cat "$(mountpoint_of pnew)/f") == "$mk" ]] || fail "data not in the plugin's mountpoint"
 	[[ $(vls) == "$PLUG pnew;" ]] || fail "ls: $(vls)"
@@ -484,16 +501,18 @@ run_refused() {
 	make_vol pdead
 	kill_plugin
 	[[ -S $PSOCK ]] || fail "no stale socket to test with"
+	# the timeout bounds the retries too (the retry budget is 15 s)
 	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_TIMEOUT=2"
 	t0=$(now_ms)
 	run --separate-stderr moat_as volume create -d "$PLUG" pother
 	t1=$(now_ms)
 	assert_failure 1
-	assert_last_err "volume plugin $PLUG: not reachable at unix://$PSOCK: Connection refused"
+	[[ $(last_err) == "moat: volume plugin $PLUG: not reachable at unix://$PSOCK: Connection refused (retried for 2."[0-9]"s)" ]] ||
+		fail "stderr: $stderr"
 	# it kept trying for the whole timeout, and no longer
 	((t1 - t0 >= 1500 && t1 - t0 < 8000)) || fail "gave up after $((t1 - t0)) ms (timeout 2 s)"
 	t0=$(now_ms)
-	run_refused "volume plugin $PLUG: not reachable at unix://$PSOCK: Connection refused" \
+	run_refused "volume plugin $PLUG: not reachable at unix://$PSOCK: Connection refused (retried for 2.?s)" \
 		-v pdead:/data "$IMG" echo RAN
 	t1=$(now_ms)
 	((t1 - t0 < 15000)) || fail "run took $((t1 - t0)) ms"
@@ -577,8 +596,10 @@ run_refused() {
 	run --separate-stderr moat_as volume create -d "$PLUG" pnew
 	assert_failure 1
 	assert_one_error_line
-	[[ $(last_err) == "moat: volume plugin $PLUG: malformed reply to VolumeDriver.Create: "?* ]] ||
+	# the Get that comes first is malformed already: nothing is created blind
+	[[ $(last_err) == "moat: volume plugin $PLUG: malformed reply to VolumeDriver.Get: "?* ]] ||
 		fail "stderr: $stderr"
+	[[ $(ncalls Create) -eq 1 ]] || fail "Create sent after a malformed Get: $(calls Create)"
 	run_refused "volume plugin $PLUG: malformed reply to VolumeDriver.Mount: ?*" -v pmal:/data "$IMG" echo RAN
 	restart_plugin ok
 	[[ $(vls) == "$PLUG pmal;" ]] || fail "ls: $(vls)"
@@ -618,7 +639,7 @@ run_refused() {
 }
 
 @test "plugin fault: slow plugin with MOAT_PLUGIN_TIMEOUT=1: create and run time out in bounded time" {
-	local t0 t1
+	local t0 t1 n0
 	start_plugin ok
 	make_vol pslow
 	mp_prepare pslow
@@ -628,7 +649,8 @@ run_refused() {
 	run --separate-stderr moat_as volume create -d "$PLUG" pnew
 	t1=$(now_ms)
 	assert_failure 1
-	assert_last_err "volume plugin $PLUG: timed out after 1s calling VolumeDriver.Create"
+	# the Get that asks whether it exists times out: no Create is sent
+	assert_last_err "volume plugin $PLUG: timed out after 1s calling VolumeDriver.Get"
 	((t1 - t0 >= 900 && t1 - t0 < 2900)) || fail "create took $((t1 - t0)) ms (timeout 1 s, delay 3 s)"
 	[[ ! -e $MOAT_STATE/root/volumes/pnew ]] || fail "a record of the timed-out create"
 
@@ -636,18 +658,28 @@ run_refused() {
 	run_refused "volume plugin $PLUG: timed out after 1s calling VolumeDriver.Mount" -v pslow:/data "$IMG" echo RAN
 	t1=$(now_ms)
 	((t1 - t0 < 6000)) || fail "run took $((t1 - t0)) ms (timeout 1 s per call)"
-	[[ $(ncalls Mount pslow) -eq 1 && $(ncalls Unmount pslow) -eq 1 ]] || fail "calls: $(cat "$PLOG")"
+	# one Mount, and its Unmount (a reconciling command may have tried
+	# that again since: it timed out too)
+	[[ $(ncalls Mount pslow) -eq 1 && $(ids Unmount pslow | head -n 1) == "$(ids Mount pslow)" ]] ||
+		fail "calls: $(cat "$PLOG")"
+	# The Unmount timed out too: moat does not know it was done, so it
+	# is still owed (by the id of the container run made, gone now).
+	[[ $(pending "$PLUG" pslow) == $(ids Mount pslow) ]] || fail "pending: '$(pending "$PLUG" pslow)'"
 	# The plugin carries out the late calls, each 3 s after it came: the
 	# Mount (sent ~1 s before the Unmount) registers the id, the Unmount
 	# moat sent after the timed-out Mount drops it. Both are done 4.5 s
 	# after run returned; the plugin then holds no mount of pslow.
 	sleep 4.5
 	plugin_ids_empty pslow || fail "the plugin holds: $(plugin_ids pslow)"
-	plugin_has pnew || fail "the late Create never landed"
+	! plugin_has pnew || fail "a Create was sent after the Get timed out"
 	restart_plugin ok
-	# the Create that timed out was carried out by the plugin later: ls
-	# shows the plugin's volume (moat has no record of it)
-	[[ $(vls) == "$PLUG pnew;$PLUG pslow;" ]] || fail "ls: $(vls)"
+	n0=$(log_lines)
+	# ls sends the owed Unmount again (harmless to a plugin that keys
+	# mounts by id) and shows only pslow
+	[[ $(vls) == "$PLUG pslow;" ]] || fail "ls: $(vls)"
+	[[ $(methods_since "$n0" | grep -c Unmount) -eq 1 && -z $(pending_files) ]] ||
+		fail "pending: $(pending_files); calls: $(calls Unmount)"
+	plugin_ids_empty pslow || fail "the plugin holds: $(plugin_ids pslow)"
 	[[ ! -e $MOAT_STATE/root/volumes/pnew ]] || fail "a record of the timed-out create"
 }
 
@@ -677,8 +709,13 @@ run_refused() {
 	PLUGIN_PID=
 	wait "$pid" || rc=$?
 	[[ $rc -eq 3 ]] || fail "the plugin did not crash in Mount (exit $rc)"
+	# the Unmount after the Mount that got no reply found nobody: owed
+	[[ -n $(pending "$PLUG" pcrash) ]] || fail "no Unmount pending after the crash"
 	start_plugin ok
 	[[ $(vls) == "$PLUG pcrash;" ]] || fail "ls: $(vls)"
+	[[ -z $(pending_files) ]] || fail "still pending after ls: $(pending_files)"
+	# the first Unmount never reached the crashed plugin; ls sent it
+	[[ $(ids Unmount pcrash) == "$(ids Mount pcrash)" ]] || fail "Unmount: $(calls Unmount)"
 	plugin_ids_empty pcrash || fail "the plugin holds: $(plugin_ids pcrash)"
 	# and the volume works again
 	run mrun -v pcrash:/data "$IMG" sh -c 'echo ok >/data/f'
@@ -778,10 +815,16 @@ run_refused() {
 	leaks=$(moat_leaks | grep -v "^state: $MOAT_STATE/root/containers/$id\$" || true)
 	[[ -z $leaks ]] || fail "left after stop: $leaks"
 	[[ ! -e $MOAT_STATE/run/containers/$id ]] || fail "runtime dir left"
+	# the Unmount that found nobody is owed, outside the runtime dir
+	[[ $(pending "$PLUG" pdie) == "$id" ]] || fail "pending: '$(pending "$PLUG" pdie)'"
 	run moat_as rm "$id"
 	assert_success
+	[[ $(pending "$PLUG" pdie) == "$id" ]] || fail "rm lost the pending Unmount"
 	start_plugin ok
 	[[ $(vls) == "$PLUG pdie;" ]] || fail "ls: $(vls)"
+	[[ $(ids Unmount pdie) == "$id" ]] || fail "Unmount after ls: $(calls Unmount)"
+	plugin_ids_empty pdie || fail "the plugin holds: $(plugin_ids pdie)"
+	[[ -z $(pending_files) ]] || fail "still pending: $(pending_files)"
 }
 
 # ---- 6. a killed monitor ----
@@ -867,7 +910,8 @@ dead_monitor() {
 	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_TIMEOUT=1"
 	run --separate-stderr moat_as volume create -d volnone px
 	assert_failure 1
-	assert_last_err "volume plugin volnone: not reachable at unix://$PDIR/sock/nobody.sock: No such file or directory"
+	[[ $(last_err) == "moat: volume plugin volnone: not reachable at unix://$PDIR/sock/nobody.sock: No such file or directory (retried for 1."[0-9]"s)" ]] ||
+		fail "stderr: $stderr"
 	assert_no_container
 }
 
@@ -892,4 +936,362 @@ dead_monitor() {
 	[[ $(ncalls Mount pjson) -eq 2 && $(ncalls Unmount pjson) -eq 2 ]] || fail "calls: $(cat "$PLOG")"
 	plugin_ids_empty pjson || fail "the plugin holds: $(plugin_ids pjson)"
 	[[ $(vls) == "voljson pjson;" ]] || fail "ls: $(vls)"
+}
+
+# ---- 8. volumes only a plugin has ----
+
+# seed_plugin_volume NAME...: volumes the plugin has that moat never made
+# (its state file, written before it starts).
+seed_plugin_volume() {
+	local json='{' sep='' n
+	for n in "$@"; do
+		json+="$sep\"$n\": {\"Opts\": {}, \"CreatedAt\": \"2024-01-02T03:04:05+02:00\", \"IDs\": []}"
+		sep=', '
+	done
+	json+='}'
+	as_identity sh -c "printf '%s' '$json' >'$PDIR/state/volumes.json'"
+}
+
+# dead_spec NAME: a plugin NAME discovered through a .spec whose socket
+# nobody listens on (sorted before $PLUG when NAME is).
+dead_spec() {
+	as_identity sh -c "echo 'unix://$PDIR/sock/$1.sock' >'$PDIR/plugins/$1.spec'"
+}
+
+@test "plugin-only volume: inspect finds it through the plugins (Get); a plugin that cannot answer is skipped with a warning" {
+	seed_plugin_volume foreign
+	start_plugin ok
+	dead_spec adead
+	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_RETRY_SECONDS=1"
+
+	run --separate-stderr moat_as volume inspect foreign
+	assert_success
+	[[ $(jq -c '.[0] | {CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope, Status}' <<<"$output") == \
+		"{\"CreatedAt\":\"2024-01-02T01:04:05Z\",\"Driver\":\"$PLUG\",\"Labels\":null,\"Mountpoint\":\"$(mountpoint_of foreign)\",\"Name\":\"foreign\",\"Options\":null,\"Scope\":\"local\",\"Status\":{\"ids\":0}}" ]] ||
+		fail "inspect: $output"
+	# the dead plugin was asked first (name order) and skipped, said once
+	[[ $stderr == "moat: warning: volume plugin adead: not reachable at unix://$PDIR/sock/adead.sock: No such file or directory (retried for 1."[0-9]"s) (volume foreign not looked up there)" ]] ||
+		fail "stderr: $stderr"
+	[[ $(ncalls Get foreign) -eq 1 ]] || fail "Get calls: $(calls Get)"
+	# inspect took nothing over: no record, no Create
+	[[ ! -e $MOAT_STATE/root/volumes/foreign ]] || fail "inspect made a record"
+	[[ $(ncalls Create) -eq 0 ]] || fail "Create sent: $(calls Create)"
+	run --separate-stderr moat_as volume inspect -f '{{.Driver}} {{.Status.ids}}' foreign
+	assert_success
+	assert_output "$PLUG 0"
+
+	# a name no plugin has: the plugin's Err is its "no", not a warning
+	rm -f -- "$PDIR/plugins/adead.spec"
+	run --separate-stderr moat_as volume inspect nosuch
+	assert_failure 1
+	assert_output "[]"
+	[[ $stderr == "moat: No such volume: nosuch" ]] || fail "stderr: $stderr"
+	[[ $(ncalls Get nosuch) -eq 1 ]] || fail "Get calls: $(calls Get nosuch)"
+
+	# a recorded plugin volume shows the plugin's Status as well, and the
+	# record's labels
+	run moat_as volume create -d "$PLUG" --label a=b prec
+	assert_success
+	run moat_as volume inspect -f '{{json .Status}} {{json .Labels}}' prec
+	assert_success
+	assert_output '{"ids":0} {"a":"b"}'
+}
+
+@test "plugin-only volume: volume rm removes it through its plugin (Remove); a second rm is No such volume; -f is quiet" {
+	seed_plugin_volume foreign other
+	start_plugin ok
+	run --separate-stderr moat_as volume rm foreign
+	assert_success
+	assert_output foreign
+	[[ -z $stderr ]] || fail "stderr: $stderr"
+	[[ $(calls Remove) == '{"Name":"foreign"}' ]] || fail "Remove: $(calls Remove)"
+	! plugin_has foreign || fail "the plugin still has foreign"
+	plugin_has other || fail "the plugin lost other"
+	[[ $(vls) == "$PLUG other;" ]] || fail "ls: $(vls)"
+	# the audit record names the plugin as the driver
+	run --separate-stderr moat_as audit show --format json --event volume.remove
+	assert_success
+	[[ $(jq -c 'select(.name == "foreign") | [.name,.driver,has("error")]' <<<"$output") == "[\"foreign\",\"$PLUG\",false]" ]] ||
+		fail "records: $output"
+
+	run --separate-stderr moat_as volume rm foreign
+	assert_failure 1
+	assert_last_err "No such volume: foreign"
+	run --separate-stderr moat_as volume rm -f foreign
+	assert_success
+	[[ $(ncalls Remove) -eq 1 ]] || fail "Remove sent again: $(calls Remove)"
+
+	# a plugin that errs on everything: its Get's Err is its "no"
+	restart_plugin error
+	run --separate-stderr moat_as volume rm other
+	assert_failure 1
+	assert_last_err "No such volume: other"
+	[[ $(ncalls Remove other) -eq 0 ]] || fail "Remove sent: $(calls Remove)"
+	restart_plugin ok
+	plugin_has other || fail "the plugin lost other"
+	run moat_as volume rm other
+	assert_success
+	[[ $(vls) == "" ]] || fail "ls: $(vls)"
+}
+
+@test "plugin-only volume: run -v NAME:/x uses the plugin's volume (no Create, no local volume) and records its driver" {
+	local mk
+	mk=$(marker)
+	seed_plugin_volume pshared
+	start_plugin ok
+	dead_spec adead
+	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_RETRY_SECONDS=0"
+	mp_prepare pshared
+	as_identity sh -c "echo from-plugin >'$(mountpoint_of pshared)/f'"
+
+	run --separate-stderr mrun -v pshared:/data "$IMG" sh -c "cat /data/f; echo $mk >/data/g"
+	assert_success
+	assert_output from-plugin
+	[[ $(cat "$(mountpoint_of pshared)/g") == "$mk" ]] || fail "the write did not reach the plugin's mountpoint"
+	[[ $stderr == *"volume plugin adead: not reachable"* ]] || fail "no warning about adead: $stderr"
+	[[ $(ncalls Create) -eq 0 ]] || fail "Create sent: $(calls Create)"
+	[[ $(ncalls Mount pshared) -eq 1 && $(ncalls Unmount pshared) -eq 1 ]] || fail "calls: $(cat "$PLOG")"
+	plugin_ids_empty pshared || fail "the plugin holds: $(plugin_ids pshared)"
+	# one volume of that name, the plugin's, now recorded with its driver
+	[[ $(vls) == "$PLUG pshared;" ]] || fail "ls: $(vls)"
+	[[ $(jq -r .Driver "$MOAT_STATE/root/volumes/pshared/volume.json") == "$PLUG" ]] ||
+		fail "record: $(cat "$MOAT_STATE/root/volumes/pshared/volume.json")"
+	# the same through --mount without a driver
+	seed_plugin_volume pshared pm2
+	restart_plugin ok
+	mp_prepare pm2
+	run mrun --mount type=volume,source=pm2,target=/d "$IMG" sh -c 'echo x >/d/h'
+	assert_success
+	[[ -e $(mountpoint_of pm2)/h ]] || fail "pm2 was not the plugin's volume"
+	# a name no plugin has is still a new local volume
+	run mrun -v plocal:/d "$IMG" true
+	assert_success
+	[[ $(vls) == "local plocal;$PLUG pm2;$PLUG pshared;" ]] || fail "ls: $(vls)"
+	[[ $(ncalls Create) -eq 0 ]] || fail "Create sent: $(calls Create)"
+	assert_no_container
+}
+
+@test "plugin-only volume: a run that fails after taking it (or an explicit -d create of it) never removes the plugin's data" {
+	seed_plugin_volume pkeep pkeep2
+	start_plugin ok
+	mp_prepare pkeep
+	as_identity sh -c "echo precious >'$(mountpoint_of pkeep)/f'"
+	# /a is made (the plugin's pkeep), then /b fails: the undo must not
+	# Remove what the plugin had before
+	run_refused "volume plugin nosuch not found (looked in $PDIR/plugins)" \
+		-v pkeep:/a --mount type=volume,source=pz,target=/b,volume-driver=nosuch "$IMG" echo RAN
+	[[ $(ncalls Remove) -eq 0 ]] || fail "Remove sent: $(calls Remove)"
+	[[ $(cat "$(mountpoint_of pkeep)/f") == precious ]] || fail "data lost"
+	plugin_has pkeep || fail "the plugin lost pkeep"
+	# and the same with an explicit driver: Get finds it, no Create
+	run --separate-stderr moat_as volume create -d "$PLUG" -o k=v pkeep2
+	assert_success
+	assert_output pkeep2
+	[[ $(ncalls Create) -eq 0 ]] || fail "Create sent for a volume the plugin has: $(calls Create)"
+	run moat_as volume inspect -f '{{.Driver}} {{json .Options}}' pkeep2
+	assert_output "$PLUG {\"k\":\"v\"}"
+	run --separate-stderr moat_as audit show --format json --event volume.create
+	assert_success
+	[[ $(jq -c 'select(.name == "pkeep2") | [.name,.driver,.existed]' <<<"$output") == "[\"pkeep2\",\"$PLUG\",true]" ]] ||
+		fail "records: $output"
+	[[ $(vls) == "$PLUG pkeep;$PLUG pkeep2;" ]] || fail "ls: $(vls)"
+}
+
+# ---- 9. an Unmount that fails is owed until the plugin takes it ----
+
+@test "pending Unmount: refused at stop, kept through rm, sent by the next volume ls once the plugin is fixed" {
+	local mk id
+	mk=$(marker)
+	start_plugin ok
+	make_vol pu
+	mp_prepare pu
+	restart_plugin unmount-error
+	id=$(moat_as run -d -v pu:/data "$IMG" /probe sleep 100 "$mk")
+	[[ $(ids Mount pu) == "$id" ]] || fail "Mount: $(calls Mount)"
+	run --separate-stderr moat_as stop -t 1 "$id"
+	assert_success
+	wait_until 10 no_marker "$mk" || fail "the container still runs"
+	[[ $(ids Unmount pu) == "$id" ]] || fail "Unmount: $(calls Unmount)"
+	[[ $(plugin_ids pu) == "$id" ]] || fail "the plugin holds: $(plugin_ids pu)"
+	[[ $(pending "$PLUG" pu) == "$id" ]] || fail "pending: '$(pending "$PLUG" pu)'"
+	[[ ! -e $MOAT_STATE/run/containers/$id ]] || fail "runtime dir left"
+
+	# rm: the container goes, what it owes stays
+	run moat_as rm "$id"
+	assert_success
+	[[ $(pending "$PLUG" pu) == "$id" ]] || fail "rm lost the pending Unmount"
+	# the plugin still refuses: ls tries, warns, keeps it
+	run --separate-stderr moat_as volume ls -q
+	assert_success
+	assert_output pu
+	[[ $stderr == *"warning: the Unmount of volume pu for container ${id:0:12} is still pending: volume plugin $PLUG: injected unmount failure"* ]] ||
+		fail "ls stderr: $stderr"
+	[[ $(pending "$PLUG" pu) == "$id" ]] || fail "pending after a refused retry: '$(pending "$PLUG" pu)'"
+	# volume rm tries it first too; the plugin then refuses the Remove
+	run --separate-stderr moat_as volume rm pu
+	assert_failure 1
+	assert_last_err "volume plugin $PLUG: volume pu is in use"
+	[[ -e $MOAT_STATE/root/volumes/pu ]] || fail "the record went though the plugin refused"
+
+	restart_plugin ok
+	run --separate-stderr moat_as volume ls -q
+	assert_success
+	assert_output pu
+	[[ -z $stderr ]] || fail "ls stderr: $stderr"
+	[[ $(ids Unmount pu | sort -u) == "$id" && $(ids Unmount pu | tail -n 1) == "$id" ]] ||
+		fail "Unmount: $(calls Unmount)"
+	plugin_ids_empty pu || fail "the plugin holds: $(plugin_ids pu)"
+	[[ -z $(pending_files) ]] || fail "still pending: $(pending_files)"
+	[[ ! -e $MOAT_STATE/run/plugin-unmounts/$PLUG ]] || fail "an empty pending directory is left"
+	run moat_as volume rm pu
+	assert_success
+}
+
+@test "pending Unmount: a restart sends it before the new Mount; refused while the plugin still refuses it" {
+	local mk id n0
+	mk=$(marker)
+	start_plugin ok
+	make_vol pr
+	mp_prepare pr
+	restart_plugin unmount-error
+	id=$(moat_as run -d -v pr:/data "$IMG" /probe sleep 100 "$mk")
+	moat_as stop -t 1 "$id" >/dev/null 2>&1
+	wait_until 10 no_marker "$mk" || fail "the container still runs"
+	[[ $(pending "$PLUG" pr) == "$id" ]] || fail "pending: '$(pending "$PLUG" pr)'"
+
+	# still refused: no second Mount under the id the plugin still holds
+	run --separate-stderr moat_as start "$id"
+	assert_failure
+	[[ $(last_err) == "moat: volume pr: the Unmount after this container's last run is still pending (volume plugin $PLUG: injected unmount failure); it is mounted again once the plugin has taken that" ]] ||
+		fail "stderr: $stderr"
+	[[ $(ncalls Mount pr) -eq 1 ]] || fail "Mount sent again: $(calls Mount)"
+	[[ $(pending "$PLUG" pr) == "$id" ]] || fail "pending: '$(pending "$PLUG" pr)'"
+	no_marker "$mk" || fail "it runs"
+
+	restart_plugin ok
+	n0=$(log_lines)
+	run moat_as start "$id"
+	assert_success
+	# the owed Unmount, then the Mount, both with the container's id
+	[[ $(methods_since "$n0" | grep -E 'Unmount|Mount' | tr '\n' ' ') == "VolumeDriver.Unmount VolumeDriver.Mount " ]] ||
+		fail "order: $(methods_since "$n0" | tr '\n' ' ')"
+	[[ $(plugin_ids pr) == "$id" ]] || fail "the plugin holds: $(plugin_ids pr)"
+	[[ -z $(pending_files) ]] || fail "still pending: $(pending_files)"
+	moat_as stop -t 1 "$id" >/dev/null
+	plugin_ids_empty pr || fail "the plugin holds: $(plugin_ids pr)"
+	moat_as rm "$id" >/dev/null
+	assert_no_container
+}
+
+@test "pending Unmount: --rm and a volume mounted twice by one container owe one Unmount per Mount" {
+	local n0
+	start_plugin ok
+	make_vol ptwo
+	mp_prepare ptwo
+	restart_plugin unmount-error
+	run mrun -v ptwo:/a -v ptwo:/b "$IMG" true
+	assert_success
+	local id
+	id=$(ids Mount ptwo | sort -u)
+	[[ $(ncalls Mount ptwo) -eq 2 && $id =~ ^[0-9a-f]{64}$ ]] || fail "Mount: $(calls Mount)"
+	[[ $(pending "$PLUG" ptwo) == "$id $id" ]] || fail "pending: '$(pending "$PLUG" ptwo)'"
+	assert_no_container
+	restart_plugin ok
+	n0=$(log_lines)
+	[[ $(vls) == "$PLUG ptwo;" ]] || fail "ls: $(vls)"
+	# (the refused retries before depend on how many commands reconciled)
+	[[ $(methods_since "$n0" | grep -c Unmount) -eq 2 ]] || fail "Unmount: $(calls Unmount)"
+	[[ -z $(pending_files) ]] || fail "still pending: $(pending_files)"
+	# removing the volume drops nothing owed (there is none) and works
+	run moat_as volume rm ptwo
+	assert_success
+}
+
+# ---- 10. a discovered plugin that starts late ----
+
+@test "plugin retry: a plugin whose .spec exists but that starts 1 s after volume create -d is waited for" {
+	local bg rc=0 t0 t1
+	PLUG=late
+	PSOCK=$PDIR/sock/late.sock
+	as_identity sh -c "echo 'unix://$PSOCK' >'$PDIR/plugins/late.spec'"
+	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_RETRY_SECONDS=10"
+	t0=$(now_ms)
+	moat_as volume create -d late lv >"$PDIR/create.out" 2>&1 3>&- &
+	bg=$!
+	sleep 1
+	alive "$bg" || fail "create gave up before the plugin started: $(cat "$PDIR/create.out")"
+	start_plugin ok
+	wait "$bg" || rc=$?
+	t1=$(now_ms)
+	[[ $rc -eq 0 ]] || fail "create exited $rc: $(cat "$PDIR/create.out")"
+	[[ $(cat "$PDIR/create.out") == lv ]] || fail "output: $(cat "$PDIR/create.out")"
+	((t1 - t0 >= 1000 && t1 - t0 < 10000)) || fail "took $((t1 - t0)) ms"
+	plugin_has lv || fail "the plugin has no lv"
+	[[ $(jq -r .method "$PLOG" | tr '\n' ' ') == "Plugin.Activate VolumeDriver.Get VolumeDriver.Create " ]] ||
+		fail "calls: $(jq -r .method "$PLOG" | tr '\n' ' ')"
+	[[ $(vls) == "late lv;" ]] || fail "ls: $(vls)"
+}
+
+@test "plugin retry: with the budget spent the error says how long moat waited; 0 is one attempt; an undiscovered plugin fails at once" {
+	local t0 t1 v
+	as_identity sh -c "echo 'unix://$PDIR/sock/late.sock' >'$PDIR/plugins/late.spec'"
+	MOAT_ENV_EXTRA+=" MOAT_PLUGIN_RETRY_SECONDS=2"
+	t0=$(now_ms)
+	run --separate-stderr moat_as volume create -d late lx
+	t1=$(now_ms)
+	assert_failure 1
+	assert_one_error_line
+	[[ $(last_err) == "moat: volume plugin late: not reachable at unix://$PDIR/sock/late.sock: No such file or directory (retried for 2."[0-9]"s)" ]] ||
+		fail "stderr: $stderr"
+	((t1 - t0 >= 1900 && t1 - t0 < 6000)) || fail "gave up after $((t1 - t0)) ms (budget 2 s)"
+	[[ ! -e $MOAT_STATE/root/volumes/lx ]] || fail "a record of the failed create"
+	run_refused "volume plugin late: not reachable at unix://$PDIR/sock/late.sock: No such file or directory (retried for 2.?s)" \
+		--mount type=volume,source=lx,target=/d,volume-driver=late "$IMG" echo RAN
+	[[ ! -e $MOAT_STATE/root/volumes/lx ]] || fail "a record of the failed create"
+
+	MOAT_ENV_EXTRA="MOAT_PLUGIN_PATH=$PDIR/plugins MOAT_PLUGIN_RETRY_SECONDS=0"
+	t0=$(now_ms)
+	run --separate-stderr moat_as volume create -d late lx
+	t1=$(now_ms)
+	assert_failure 1
+	assert_last_err "volume plugin late: not reachable at unix://$PDIR/sock/late.sock: No such file or directory"
+	((t1 - t0 < 1500)) || fail "one attempt took $((t1 - t0)) ms"
+
+	# nothing discovered: not found at once, whatever the budget
+	MOAT_ENV_EXTRA="MOAT_PLUGIN_PATH=$PDIR/plugins MOAT_PLUGIN_RETRY_SECONDS=30"
+	t0=$(now_ms)
+	run --separate-stderr moat_as volume create -d nosuch lx
+	t1=$(now_ms)
+	assert_failure 1
+	assert_last_err "volume plugin nosuch not found (looked in $PDIR/plugins)"
+	((t1 - t0 < 1500)) || fail "an unknown plugin took $((t1 - t0)) ms"
+
+	for v in -1 abc 1.5 601; do
+		MOAT_ENV_EXTRA="MOAT_PLUGIN_PATH=$PDIR/plugins MOAT_PLUGIN_RETRY_SECONDS=$v"
+		run --separate-stderr moat_as volume create -d late lx
+		assert_failure 1
+		assert_one_error_line
+		assert_last_err "volume plugin late: MOAT_PLUGIN_RETRY_SECONDS=\"$v\" is not a whole number of seconds from 0 to 600"
+	done
+	[[ $(vls) == "" ]] || fail "ls: $(vls)"
+}
+@test "pending Unmount: the next ps sends it once the plugin is fixed" {
+	local mk id
+	mk=$(marker)
+	start_plugin ok
+	make_vol pps
+	mp_prepare pps
+	restart_plugin unmount-error
+	id=$(moat_as run -d -v pps:/data "$IMG" /probe sleep 100 "$mk")
+	moat_as stop -t 1 "$id" >/dev/null 2>&1
+	wait_until 10 no_marker "$mk" || fail "the container still runs"
+	[[ $(pending "$PLUG" pps) == "$id" ]] || fail "pending: '$(pending "$PLUG" pps)'"
+	restart_plugin ok
+	run --separate-stderr moat_as ps -a -q --no-trunc
+	assert_success
+	assert_output "$id"
+	[[ $(ids Unmount pps | tail -n 1) == "$id" && $(ncalls Unmount pps) -eq 2 ]] || fail "Unmount: $(calls Unmount)"
+	plugin_ids_empty pps || fail "the plugin holds: $(plugin_ids pps)"
+	[[ -z $(pending_files) ]] || fail "still pending: $(pending_files)"
+	moat_as rm "$id" >/dev/null
 }

@@ -21,6 +21,8 @@ MODE (default ok), for the VolumeDriver calls (Activate answers normally
 except in no-volumedriver):
   slow             sleep --delay seconds before every reply
   error            every reply is {"Err": "injected failure"}
+  unmount-error    Unmount replies {"Err": "injected unmount failure"} and
+                   keeps the mount ID; every other call works
   malformed        every reply is invalid JSON
   crash-mount      Mount makes the process exit(3) before replying
   outside          Mount and Path reply "/etc"
@@ -43,8 +45,8 @@ import sys
 import threading
 import time
 
-MODES = ("ok", "slow", "error", "malformed", "crash-mount", "outside", "file",
-         "symlink", "http500", "no-volumedriver")
+MODES = ("ok", "slow", "error", "unmount-error", "malformed", "crash-mount",
+         "outside", "file", "symlink", "http500", "no-volumedriver")
 BODY_MAX = 1 << 20
 
 
@@ -190,6 +192,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(st.args.delay)
         if mode == "error":
             self.reply(200, {"Err": "injected failure"})
+            return
+        if mode == "unmount-error" and meth == "Unmount":
+            self.reply(200, {"Err": "injected unmount failure"})
             return
         if mode == "malformed":
             self.reply(200, b'{"Mountpoint": "/x", "Err": ')

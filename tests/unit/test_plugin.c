@@ -99,6 +99,7 @@ static int setup(void **state)
 		return -1;
 	setenv("MOAT_PLUGIN_PATH", f->plugins, 1);
 	unsetenv("MOAT_PLUGIN_TIMEOUT");
+	unsetenv("MOAT_PLUGIN_RETRY_SECONDS");
 	unsetenv("MOAT_NO_OPENAT2");
 	*state = f;
 	return 0;
@@ -119,6 +120,7 @@ static int teardown(void **state)
 		err_free(&err);
 	unsetenv("MOAT_PLUGIN_PATH");
 	unsetenv("MOAT_PLUGIN_TIMEOUT");
+	unsetenv("MOAT_PLUGIN_RETRY_SECONDS");
 	unsetenv("MOAT_NO_OPENAT2");
 	free(f);
 	return 0;
@@ -323,6 +325,7 @@ static void test_lifecycle(void **state)
 	assert_string_equal(p->name, "tp");
 	assert_null(p->mount_root);
 	assert_int_equal(p->timeout_s, 30);
+	assert_int_equal(p->retry_s, 15);
 	assert_false(p->activated);
 
 	assert_int_equal(plugin_volume_create(p, "v1", opts, &err), 0);
@@ -338,6 +341,7 @@ static void test_lifecycle(void **state)
 	snprintf(want, sizeof(want), "%s/mnt/v1", f->state);
 	assert_string_equal(v.mountpoint, want);
 	assert_non_null(v.created_at);
+	assert_string_equal(v.status, "{\"ids\":0}");
 	plugin_volume_free(&v);
 	expect(plugin_volume_get(p, "nope", &v, &found, &err), &err, EREMOTEIO,
 	       "volume plugin tp: no such volume");
@@ -723,6 +727,104 @@ static void test_unreachable(void **state)
 		 "volume plugin gone: not reachable at tcp://127.0.0.1:%d: ", ntohs(sa.sin_port));
 	expect(plugin_volume_create(p, "v1", NULL, &err), &err, ECONNREFUSED, want);
 	plugin_free(p);
+}
+
+/* What a discovered plugin that never starts costs: the retry budget
+ * (MOAT_PLUGIN_RETRY_SECONDS, within the timeout), said in the error. */
+static void test_retry_budget(void **state)
+{
+	struct fx *f = *state;
+	char spec[256], text[300], want[400];
+	static const char *const bad[] = {"-1", "abc", "1.5", "601", " 2", "2s"};
+	struct plugin *p = NULL;
+	struct err *err = NULL;
+	int64_t t0, dt;
+
+	path_in(spec, sizeof(spec), f->plugins, "never.spec");
+	snprintf(text, sizeof(text), "unix://%s/never.sock\n", f->dir);
+	write_file(spec, text);
+	snprintf(want, sizeof(want),
+		 "volume plugin never: not reachable at unix://%s/never.sock: No such file or "
+		 "directory",
+		 f->dir);
+
+	/* The default, and the values taken. */
+	p = find_ok("never");
+	assert_int_equal(p->retry_s, 15);
+	plugin_free(p);
+	setenv("MOAT_PLUGIN_RETRY_SECONDS", "", 1);
+	p = find_ok("never");
+	assert_int_equal(p->retry_s, 15);
+	plugin_free(p);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char msg[200];
+
+		setenv("MOAT_PLUGIN_RETRY_SECONDS", bad[i], 1);
+		snprintf(msg, sizeof(msg),
+			 "volume plugin never: MOAT_PLUGIN_RETRY_SECONDS=\"%s\" is not a whole "
+			 "number of seconds from 0 to 600",
+			 bad[i]);
+		expect(plugin_find("never", &p, &err), &err, EINVAL, msg);
+		assert_null(p);
+	}
+
+	/* 1 s of retries, measured and said. */
+	setenv("MOAT_PLUGIN_RETRY_SECONDS", "1", 1);
+	p = find_ok("never");
+	assert_int_equal(p->retry_s, 1);
+	t0 = now_ms();
+	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -ECONNREFUSED);
+	dt = now_ms() - t0;
+	if (dt < 950 || dt > 1600)
+		fail_msg("gave up after %lld ms, want ~1000", (long long)dt);
+	if (strncmp(err->msg, want, strlen(want)) ||
+	    strncmp(err->msg + strlen(want), " (retried for 1.", 16) ||
+	    strcmp(err->msg + strlen(err->msg) - 2, "s)"))
+		fail_msg("got \"%s\"", err->msg);
+	err_free(&err);
+	plugin_free(p);
+
+	/* 0: one attempt, at once, and nothing said about waiting. */
+	setenv("MOAT_PLUGIN_RETRY_SECONDS", "0", 1);
+	p = find_ok("never");
+	t0 = now_ms();
+	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -ECONNREFUSED);
+	dt = now_ms() - t0;
+	if (dt > 300)
+		fail_msg("one attempt took %lld ms", (long long)dt);
+	assert_string_equal(err->msg, want);
+	err_free(&err);
+	/* A caller can take the retries away from a plugin it found. */
+	plugin_free(p);
+	unsetenv("MOAT_PLUGIN_RETRY_SECONDS");
+	p = find_ok("never");
+	p->retry_s = 0;
+	t0 = now_ms();
+	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -ECONNREFUSED);
+	assert_true(now_ms() - t0 <= 300);
+	err_free(&err);
+	plugin_free(p);
+
+	/* The timeout still bounds the whole call: 15 s of retries, 1 s of
+	 * timeout. */
+	setenv("MOAT_PLUGIN_TIMEOUT", "1", 1);
+	p = find_ok("never");
+	assert_int_equal(p->retry_s, 15);
+	t0 = now_ms();
+	assert_int_equal(plugin_volume_create(p, "v1", NULL, &err), -ECONNREFUSED);
+	dt = now_ms() - t0;
+	if (dt < 950 || dt > 1600)
+		fail_msg("gave up after %lld ms, want ~1000 (the timeout)", (long long)dt);
+	err_free(&err);
+	plugin_free(p);
+
+	/* Nothing discovered: not found at once, whatever the budget. */
+	unsetenv("MOAT_PLUGIN_TIMEOUT");
+	setenv("MOAT_PLUGIN_RETRY_SECONDS", "30", 1);
+	t0 = now_ms();
+	expect(plugin_find("absent", &p, &err), &err, ENOENT, "volume plugin absent not found");
+	assert_true(now_ms() - t0 < 300);
+	assert_null(p);
 }
 
 static void test_tcp_and_tls_refused(void **state)
@@ -1514,29 +1616,14 @@ int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_lifecycle),
-	    T(test_mode_error),
-	    T(test_mode_malformed),
-	    T(test_mode_crash_mount),
-	    T(test_mode_outside),
-	    T(test_mode_file_symlink),
-	    T(test_mode_http500),
-	    T(test_mode_no_volumedriver),
-	    T(test_mode_slow),
-	    T(test_retry_late_start),
-	    T(test_unreachable),
-	    T(test_tcp_and_tls_refused),
-	    T(test_canned_request_shape),
-	    T(test_canned_errors),
-	    T(test_canned_activate),
-	    T(test_canned_caps),
-	    T(test_discovery_order),
-	    T(test_discovery_files),
-	    T(test_invalid_names),
-	    T(test_list_names),
-	    T(test_search_path),
-	    T(test_mountpoint_openat2),
-	    T(test_mountpoint_fallback),
+	    T(test_lifecycle),		 T(test_mode_error),	       T(test_mode_malformed),
+	    T(test_mode_crash_mount),	 T(test_mode_outside),	       T(test_mode_file_symlink),
+	    T(test_mode_http500),	 T(test_mode_no_volumedriver), T(test_mode_slow),
+	    T(test_retry_late_start),	 T(test_unreachable),	       T(test_retry_budget),
+	    T(test_tcp_and_tls_refused), T(test_canned_request_shape), T(test_canned_errors),
+	    T(test_canned_activate),	 T(test_canned_caps),	       T(test_discovery_order),
+	    T(test_discovery_files),	 T(test_invalid_names),	       T(test_list_names),
+	    T(test_search_path),	 T(test_mountpoint_openat2),   T(test_mountpoint_fallback),
 	};
 #undef T
 

@@ -442,6 +442,7 @@ static void test_reply_get(void **state)
 	assert_string_equal(out.vol->name, "v1");
 	assert_string_equal(out.vol->mountpoint, "/m/v1");
 	assert_string_equal(out.vol->created_at, "2026-01-01T00:00:00Z");
+	assert_string_equal(out.vol->status, "{\"size\":3}");
 	plugin_reply_free(&out);
 	assert_null(out.vol);
 
@@ -450,6 +451,24 @@ static void test_reply_get(void **state)
 	assert_string_equal(out.vol->name, "v1");
 	assert_null(out.vol->mountpoint);
 	assert_null(out.vol->created_at);
+	assert_null(out.vol->status);
+	plugin_reply_free(&out);
+
+	/* Status as the plugin gave it, any JSON inside, re-encoded compact
+	 * with sorted keys (escapes kept escaped, so a NUL or a control
+	 * byte stays text); null is none; {} is an empty status. */
+	reply_ok("VolumeDriver.Get",
+		 "{\"Volume\": {\"Name\": \"v1\", \"Status\": {\"z\": [1, {\"b\": null}], \"a\": "
+		 "\"x\\u0000\\u001b\", \"m\": 1.5}}}",
+		 &out);
+	assert_string_equal(out.vol->status,
+			    "{\"a\":\"x\\u0000\\u001B\",\"m\":1.5,\"z\":[1,{\"b\":null}]}");
+	plugin_reply_free(&out);
+	reply_ok("VolumeDriver.Get", "{\"Volume\": {\"Name\": \"v1\", \"Status\": null}}", &out);
+	assert_null(out.vol->status);
+	plugin_reply_free(&out);
+	reply_ok("VolumeDriver.Get", "{\"Volume\": {\"Name\": \"v1\", \"Status\": {}}}", &out);
+	assert_string_equal(out.vol->status, "{}");
 	plugin_reply_free(&out);
 
 	/* A null or absent Volume: no such volume, not an error. */
@@ -474,6 +493,8 @@ static void test_reply_get(void **state)
 		  "\"Volume\".\"CreatedAt\" must be a string");
 	REPLY_BAD("VolumeDriver.Get", "{\"Volume\": {\"Name\": \"v\", \"Status\": \"ok\"}}", EPROTO,
 		  "\"Volume\".\"Status\" must be an object");
+	REPLY_BAD("VolumeDriver.Get", "{\"Volume\": {\"Name\": \"v\", \"Status\": [1]}}", EPROTO,
+		  "\"Volume\".\"Status\" must be an object");
 }
 
 static void test_reply_list(void **state)
@@ -489,6 +510,7 @@ static void test_reply_list(void **state)
 	assert_null(out.vols[0].mountpoint);
 	assert_string_equal(out.vols[1].name, "b");
 	assert_string_equal(out.vols[1].mountpoint, "/m/b");
+	assert_null(out.vols[1].status);
 	plugin_reply_free(&out);
 	assert_null(out.vols);
 	assert_int_equal(out.n_vols, 0);
