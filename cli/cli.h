@@ -117,6 +117,8 @@ int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint6
 /* jansson's text of V (FLAGS as json_dumps) with Go's encoding/json
  * escapes, as Docker's daemon writes JSON; malloc'd, NULL on ENOMEM. */
 char *cli_json_dump(json_t *v, size_t flags);
+/* Appends a copy of S to the NULL-terminated *V holding *N strings. */
+int cli_strv_push_dup(char ***v, size_t *n, const char *s);
 int cli_fail(struct err **err);
 /* getopt_long's '?' or ':' for ARGV as one line; returns 125. */
 int cli_bad_flag(char **argv, int c);
@@ -167,6 +169,7 @@ int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_volume(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
 /* `volume prune` after its prompt (also `system prune --volumes`): removes
  * the unused volumes (anonymous only unless ALL) that pass F, prints
  * "Deleted Volumes:" and their names, audits "volume.prune"; *RECLAIMED

@@ -295,3 +295,18 @@ char *cli_json_dump(json_t *v, size_t flags)
 	*o = 0;
 	return out;
 }
+
+int cli_strv_push_dup(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(s);
+	nv[*n + 1] = NULL;
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}

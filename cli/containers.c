@@ -31,6 +31,7 @@
 #include "engine/events.h"
 #include "engine/format.h"
 #include "engine/inspect.h"
+#include "engine/netrun.h"
 #include "engine/lifecycle.h"
 #include "engine/options.h"
 #include "image/image.h"
@@ -197,14 +198,26 @@ static int ps_print(struct cli_ctx *ctx, const struct ps_opts *o, const struct f
 		    .size_rootfs = -1,
 		};
 		json_t *row = NULL;
+		struct engine_net_state net = {0};
 
 		if ((!up && !stopped_too) || !ps_filter_match(f, &it))
 			continue;
 		shown++;
+		if (up) {
+			struct err *ne = NULL;
+			char rdir[4200];
+
+			snprintf(rdir, sizeof(rdir), "%s/containers/%s", ctx->runroot, rec->id);
+			if (engine_netrun_state(rdir, &net, &ne) == 0)
+				env.net = &net;
+			err_free(&ne);
+		}
 		if (o->size)
 			engine_inspect_sizes(ctx->root, rec, imgs, nimgs, &env.size_rw,
 					     &env.size_rootfs);
-		if ((r = engine_inspect_ps_row(rec, st, &env, o->trunc, &row, err)) < 0)
+		r = engine_inspect_ps_row(rec, st, &env, o->trunc, &row, err);
+		engine_net_state_free(&net);
+		if (r < 0)
 			goto out;
 		r = fmt_template_to_string(t, row, NULL, &lines[k], err);
 		json_decref(row);

@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "engine/format.h"
 #include "engine/inspect.h"
+#include "engine/netrun.h"
 #include "image/image.h"
 
 enum kind {
@@ -96,8 +97,19 @@ static int inspect_container(struct inspector *in, const char *ref, json_t **out
 		engine_inspect_sizes(in->ctx->root, &rec, in->images, in->nimages, &env.size_rw,
 				     &env.size_rootfs);
 	}
-	r = engine_inspect_container(&rec, engine_container_state(in->ctx->runroot, &rec), &env,
-				     out, err);
+	{
+		struct engine_net_state net = {0};
+		struct err *ne = NULL;
+		char rdir[4200];
+
+		snprintf(rdir, sizeof(rdir), "%s/containers/%s", in->ctx->runroot, id);
+		if (engine_netrun_state(rdir, &net, &ne) == 0)
+			env.net = &net;
+		err_free(&ne);
+		r = engine_inspect_container(&rec, engine_container_state(in->ctx->runroot, &rec),
+					     &env, out, err);
+		engine_net_state_free(&net);
+	}
 	engine_container_record_free(&rec);
 	return r;
 }

@@ -58,6 +58,7 @@ static const struct verb {
     {"images", cmd_images, "List images"},
     {"system", cmd_system, "Manage moat (system prune)"},
     {"volume", cmd_volume, "Manage volumes"},
+    {"network", cmd_network, "Manage networks"},
     {"policy", cmd_policy, "Show the tenant policy, or check an invocation against it"},
     {"load", cmd_load, "Load an image from an OCI layout or docker-save tar"},
     {"rmi", cmd_rmi, "Remove images"},

@@ -2,12 +2,14 @@
  * cli/port.c - `moat port CONTAINER [PRIVATE_PORT[/PROTO]]`: the published
  * port mappings of a container, as Docker lists them.
  *
- * Runs as: the invoking user or root; reads the container's record only.
- * moat has no port publishing yet (networks are "none" and "host"), so the
- * list is always empty: without a port nothing is printed (exit 0); asking
- * for one is Docker's "No public port" error (exit 1). The port argument is
- * still checked like Docker's (a number up to 65535, tcp/udp/sctp), so a
- * typo is told apart from an unpublished port.
+ * Runs as: the invoking user or root; reads the container's record and,
+ * while it runs, what its start published (RUNROOT/containers/<id>/
+ * net.json, engine/netrun.h): "80/tcp -> 0.0.0.0:8080", one line per
+ * binding, in the order they were published. A stopped container has
+ * none. Asking for a port that is not published is Docker's "No public
+ * port" error (exit 1); the port argument is checked like Docker's (a
+ * number up to 65535, tcp/udp/sctp), so a typo is told apart from an
+ * unpublished port.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +18,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "engine/containers.h"
+#include "engine/netrun.h"
 
 /* "80", "80/tcp", "53/udp", "9/sctp" into "PORT/PROTO" (OUT). */
 static int parse_port(const char *spec, char *out, size_t len, struct err **err)
@@ -77,11 +81,41 @@ int cmd_port(struct cli_ctx *ctx, int argc, char **argv)
 	engine_container_record_free(&rec);
 	if (nargs == 2 && parse_port(argv[optind + 1], want, sizeof(want), &err) < 0)
 		return cli_fail(&err);
-	/* No container publishes ports yet: the list is empty. */
-	if (nargs == 2) {
-		err_set(&err, ENOENT, "No public port '%s' published for %s", want, argv[optind]);
-		err->exit = 1;
-		return cli_fail(&err);
+	{
+		struct engine_net_state st = {0};
+		struct engine_port *ports;
+		char rdir[4200];
+		size_t n = 0, shown = 0;
+
+		snprintf(rdir, sizeof(rdir), "%s/containers/%s", ctx->runroot, id);
+		if (engine_netrun_state(rdir, &st, &err) < 0) {
+			/* Not running, or no network: nothing published. */
+			err_free(&err);
+		}
+		ports = st.ports;
+		n = st.n_ports;
+		for (size_t i = 0; i < n; i++) {
+			char key[32], hip[NET_ADDR_TEXT_MAX] = "0.0.0.0";
+
+			snprintf(key, sizeof(key), "%u/%s", (unsigned)ports[i].ctr_port,
+				 net_proto_name(ports[i].proto));
+			if (nargs == 2 && strcmp(key, want))
+				continue;
+			if (ports[i].host_ip.family)
+				net_addr_format(&ports[i].host_ip, hip);
+			if (nargs == 2)
+				printf("%s:%u\n", hip, (unsigned)ports[i].host_port);
+			else
+				printf("%s -> %s:%u\n", key, hip, (unsigned)ports[i].host_port);
+			shown++;
+		}
+		engine_net_state_free(&st);
+		if (nargs == 2 && !shown) {
+			err_set(&err, ENOENT, "No public port '%s' published for %s", want,
+				argv[optind]);
+			err->exit = 1;
+			return cli_fail(&err);
+		}
 	}
 	return 0;
 }

@@ -56,6 +56,12 @@ enum {
 	OPT_MOUNT,
 	OPT_TMPFS,
 	OPT_VOLUMES_FROM,
+	OPT_IP,
+	OPT_NETWORK_ALIAS,
+	OPT_DNS,
+	OPT_DNS_SEARCH,
+	OPT_DNS_OPTION,
+	OPT_ADD_HOST,
 };
 
 /* -v, --mount, --tmpfs: parsed at once (a bad spec fails before the image
@@ -358,9 +364,21 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	    {"mount", required_argument, NULL, OPT_MOUNT},
 	    {"tmpfs", required_argument, NULL, OPT_TMPFS},
 	    {"volumes-from", required_argument, NULL, OPT_VOLUMES_FROM},
+	    {"ip", required_argument, NULL, OPT_IP},
+	    {"network-alias", required_argument, NULL, OPT_NETWORK_ALIAS},
+	    {"alias", required_argument, NULL, OPT_NETWORK_ALIAS},
+	    {"dns", required_argument, NULL, OPT_DNS},
+	    {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
+	    {"dns-option", required_argument, NULL, OPT_DNS_OPTION},
+	    {"dns-opt", required_argument, NULL, OPT_DNS_OPTION},
+	    {"add-host", required_argument, NULL, OPT_ADD_HOST},
+	    {"publish", required_argument, NULL, 'p'},
+	    {"publish-all", no_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct engine_create_opts o = {.stop_timeout = -1, .net = SANDBOX_NET_NONE};
+	struct engine_create_opts o = {.stop_timeout = -1};
+	__attribute__((cleanup(engine_netreq_free))) struct engine_netreq nq = {0};
+	size_t n_alias = 0, n_dns = 0, n_search = 0, n_dnsopt = 0, n_hosts = 0, n_pub = 0;
 	const bool run = mode != MODE_CREATE;
 	struct engine_ctx ec;
 	struct err *err = NULL;
@@ -377,9 +395,42 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	cli_engine_ctx(ctx, &ec);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:m:c:v:" : "+ite:w:u:h:l:m:c:v:",
-				longopts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, run ? "+dite:w:u:h:l:m:c:v:p:P" : "+ite:w:u:h:l:m:c:v:p:P",
+			     longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_IP:
+			free(nq.ip);
+			if (!(nq.ip = strdup(optarg)))
+				goto oom;
+			break;
+		case OPT_NETWORK_ALIAS:
+			if (cli_strv_push_dup(&nq.aliases, &n_alias, optarg) < 0)
+				goto oom;
+			break;
+		case OPT_DNS:
+			if (cli_strv_push_dup(&nq.dns, &n_dns, optarg) < 0)
+				goto oom;
+			break;
+		case OPT_DNS_SEARCH:
+			if (cli_strv_push_dup(&nq.dns_search, &n_search, optarg) < 0)
+				goto oom;
+			break;
+		case OPT_DNS_OPTION:
+			if (cli_strv_push_dup(&nq.dns_options, &n_dnsopt, optarg) < 0)
+				goto oom;
+			break;
+		case OPT_ADD_HOST:
+			if (cli_strv_push_dup(&nq.add_hosts, &n_hosts, optarg) < 0)
+				goto oom;
+			break;
+		case 'p':
+			if (cli_strv_push_dup(&nq.publish, &n_pub, optarg) < 0)
+				goto oom;
+			break;
+		case 'P':
+			nq.publish_all = true;
+			break;
 		case 'v':
 		case OPT_MOUNT:
 		case OPT_TMPFS:
@@ -460,17 +511,11 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 				return cli_fail(&err);
 			break;
 		case OPT_NETWORK:
-			if (!strcmp(optarg, "none"))
-				o.net = SANDBOX_NET_NONE;
-			else if (!strcmp(optarg, "host"))
-				o.net = SANDBOX_NET_HOST;
-			else {
-				err_set(&err, EINVAL,
-					"network \"%s\": only none and host are available in this "
-					"version",
-					optarg);
+			if (!optarg[0]) {
+				err_set(&err, EINVAL, "invalid --network \"\"");
 				return cli_fail(&err);
 			}
+			o.network = optarg;
 			break;
 		case OPT_USERNS:
 			o.userns = optarg;
@@ -559,6 +604,7 @@ static int do_create(struct cli_ctx *ctx, int argc, char **argv, enum create_mod
 	o.cap_drop = cap_drop;
 	o.labels = labels;
 	o.mounts = mounts;
+	o.netreq = nq;
 	if (mode == MODE_CHECK) {
 		/* `moat policy check`: everything create decides, nothing made. */
 		o.dry_run = true;

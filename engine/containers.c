@@ -30,6 +30,7 @@
 #include "common/userns.h"
 #include "engine/ctl.h"
 #include "engine/mounts.h"
+#include "engine/netreq.h"
 #include "sandbox/cgroup.h"
 
 void engine_container_record_free(struct container_record *r)
@@ -51,6 +52,7 @@ void engine_container_record_free(struct container_record *r)
 	free(r->restart);
 	free(r->limits_enforced);
 	engine_mounts_free(r->mounts, r->n_mounts);
+	engine_netreq_free(&r->netreq);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -171,6 +173,13 @@ int engine_container_record_encode(const struct container_record *r, char **out,
 		if (!m)
 			return err_errno(err, ENOMEM, "container record");
 		json_object_set_new(o, "mounts", m);
+	}
+	{
+		json_t *n = engine_netreq_json(&r->netreq);
+
+		if (!n)
+			return err_errno(err, ENOMEM, "container record");
+		json_object_set_new(o, "network", n);
 	}
 	json_object_set_new(o, "state", json_string(ctr_state_name(r->state)));
 	json_object_set_new(o, "created", json_integer(r->created));
@@ -304,8 +313,22 @@ static int get_limits(json_t *o, struct engine_limits *l, struct err **err)
 	return 0;
 }
 
+static int record_decode(const char *buf, size_t len, struct container_record *out,
+			 struct err **err);
+
+/* ERR may be NULL (listings skip a record they cannot read). */
 int engine_container_record_decode(const char *buf, size_t len, struct container_record *out,
 				   struct err **err)
+{
+	struct err *mine = NULL;
+	int r = record_decode(buf, len, out, err ? err : &mine);
+
+	err_free(&mine);
+	return r;
+}
+
+static int record_decode(const char *buf, size_t len, struct container_record *out,
+			 struct err **err)
 {
 	static const char *const keys[] = {
 	    "id",	    "name",	     "image",	     "image_id",     "argv",
@@ -316,7 +339,7 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    "stop_timeout", "restart",	     "log_max_size", "log_max_file", "state",
 	    "created",	    "started",	     "finished",     "pid",	     "exit_code",
 	    "oom_killed",   "restart_count", "image_trust",  "limits",	     "limits_enforced",
-	    "mounts",
+	    "mounts",	    "network",
 	};
 	_cleanup_json_ json_t *o = NULL;
 	_cleanup_free_ char *id = NULL, *caps = NULL, *state = NULL;
@@ -388,7 +411,10 @@ int engine_container_record_decode(const char *buf, size_t len, struct container
 	    /* optional: records written before storage lack it */
 	    (json_object_get(o, "mounts") &&
 	     engine_mounts_from_json(json_object_get(o, "mounts"), &out->mounts, &out->n_mounts,
-				     err) < 0))
+				     err) < 0) ||
+	    /* optional: records written before networks lack it */
+	    (json_object_get(o, "network") &&
+	     engine_netreq_from_json(json_object_get(o, "network"), &out->netreq, err) < 0))
 		goto bad;
 	if (!digest_hex_valid(id)) {
 		err_set(err, EINVAL, "container record: bad id");

@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "engine/limits.h"
 #include "engine/names.h"
+#include "engine/netreq.h"
 #include "volume/mountspec.h"
 
 #define CONTAINER_RECORD_MAX (1u << 20)
@@ -48,7 +49,7 @@ struct container_record {
 
 	/* confinement and host configuration, fixed at create */
 	char *userns; /* "single", "subuid", "root-range", "host" */
-	char *net;    /* "none", "host" */
+	char *net;    /* "none", "host", or the name of the network it joins */
 	bool read_only;
 	bool landlock;
 	uint64_t caps;
@@ -70,6 +71,8 @@ struct container_record {
 	 * binds by host path, tmpfs; parents before children. */
 	struct mount_req *mounts;
 	size_t n_mounts;
+	/* The network as create settled it (engine/netreq.h). */
+	struct engine_netreq netreq;
 
 	/* what it last did */
 	enum ctr_state state; /* as its monitor last wrote it */

@@ -35,6 +35,7 @@
 #include "common/userns.h"
 #include "engine/containers.h"
 #include "engine/engine.h"
+#include "engine/networks.h"
 #include "engine/options.h"
 #include "engine/tenant_files.h"
 #include "engine/trust.h"
@@ -302,6 +303,63 @@ static int limits_settle(const struct engine_ctx *c, const struct engine_limits 
 	return 0;
 }
 
+/*
+ * --network and the flags that go with it: "none" and "host" as they are,
+ * otherwise the network (the default one is made on first use), named
+ * in the record by its name and id; --ip must lie in its subnet; -P adds
+ * the image's ExposedPorts. REC->netreq gets the checked copy.
+ */
+static int settle_network(const struct engine_ctx *c, const struct engine_create_opts *o,
+			  const struct image *img, struct container_record *rec, char *name,
+			  size_t size, struct err **err)
+{
+	const char *mode = o->network ? o->network : ENGINE_DEFAULT_NETWORK_MODE;
+	struct net_network net = {0};
+	bool user_defined = false;
+	int r;
+
+	if ((r = engine_netreq_dup(&o->netreq, &rec->netreq, err)) < 0)
+		return r;
+	if (!strcmp(mode, "none") || !strcmp(mode, "host")) {
+		snprintf(name, size, "%s", mode);
+	} else {
+		if (!strcmp(mode, ENGINE_NETWORK_DEFAULT))
+			r = engine_network_default(c, &net, err);
+		else
+			r = engine_network_inspect(c, mode, &net, err);
+		if (r < 0)
+			return r;
+		user_defined = strcmp(net.name, ENGINE_NETWORK_DEFAULT) != 0;
+		snprintf(name, size, "%s", net.name);
+		if (!(rec->netreq.network_id = strdup(net.id))) {
+			net_network_clear(&net);
+			return err_errno(err, ENOMEM, "network");
+		}
+	}
+	if (o->netreq.publish_all && img->config &&
+	    (r = engine_netreq_publish_exposed(&rec->netreq, img->config->exposed_ports, err)) < 0)
+		goto out;
+	if ((r = engine_netreq_check(name, user_defined, &rec->netreq, err)) < 0)
+		goto out;
+	if (rec->netreq.ip) {
+		struct net_addr a;
+
+		if (net_addr_parse(rec->netreq.ip, &a, NULL) < 0 ||
+		    !net_cidr_contains(&net.pool.range, &a)) {
+			char sub[NET_CIDR_TEXT_MAX];
+
+			net_cidr_format(&net.pool.range, sub);
+			r = err_set(err, EINVAL,
+				    "invalid --ip %s: not in the range %s of network %s",
+				    rec->netreq.ip, sub, net.name);
+			goto out;
+		}
+	}
+out:
+	net_network_clear(&net);
+	return r;
+}
+
 int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o,
 		  char id[SHA256_HEX_LEN + 1], struct err **err)
 {
@@ -316,6 +374,7 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	struct container_record rec = {0};
 	struct timespec now;
 	char hostname[65], cache[4200], dir[4200], upper[4300], work[4300], name[64];
+	char netname[NET_NAME_MAX + 1];
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
 	struct engine_mounts_plan plan = {0};
 	_cleanup_strv_ char **made_volumes = NULL;
@@ -388,6 +447,9 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 			goto out;
 	}
 
+	/* Network: which one, and the rest of the flags checked for it. */
+	if ((ret = settle_network(c, o, img, &rec, netname, sizeof(netname), err)) < 0)
+		goto out;
 	/* Storage: what it will be, before anything is made. */
 	if ((ret = engine_mounts_plan(c, &o->mounts, img, &plan, err)) < 0)
 		goto out;
@@ -453,7 +515,7 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	rec.stdin_open = o->interactive;
 	rec.init = o->init;
 	rec.userns = (char *)userns_names[ident.userns];
-	rec.net = o->net == SANDBOX_NET_HOST ? "host" : "none";
+	rec.net = netname;
 	rec.read_only = o->read_only;
 	rec.landlock = !o->landlock_off;
 	rec.caps = caps;
@@ -486,6 +548,7 @@ out:
 	sandbox_bpf_free(&bpf);
 	engine_process_free(&proc);
 	engine_mounts_plan_free(&plan);
+	engine_netreq_free(&rec.netreq);
 	free(trust_how);
 	image_free(img);
 	image_store_close(store);

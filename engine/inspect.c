@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "engine/inspect.h"
+#include "engine/netrun.h"
 #include "engine/options.h"
 #include "sandbox/caps.h"
 
@@ -656,7 +657,11 @@ static json_t *host_config(const struct container_record *r)
 	    put(o, "AutoRemove", json_boolean(r->rm)) || put(o, "VolumeDriver", json_string("")) ||
 	    put(o, "VolumesFrom", json_null()) || put(o, "CapAdd", caps_arr(r->caps & ~def)) ||
 	    put(o, "CapDrop", caps_arr(def & ~r->caps)) || put(o, "Privileged", json_false()) ||
-	    put(o, "PublishAllPorts", json_false()) ||
+	    put(o, "PublishAllPorts", json_boolean(r->netreq.publish_all)) ||
+	    put(o, "Dns", jstrv(r->netreq.dns, false)) ||
+	    put(o, "DnsSearch", jstrv(r->netreq.dns_search, false)) ||
+	    put(o, "DnsOptions", jstrv(r->netreq.dns_options, false)) ||
+	    put(o, "ExtraHosts", jstrv(r->netreq.add_hosts, true)) ||
 	    put(o, "ReadonlyRootfs", json_boolean(r->read_only)) ||
 	    put(o, "SecurityOpt", security_opt(r)) || put(o, "UsernsMode", jstr(r->userns)) ||
 	    put(o, "Init", r->init ? json_true() : json_null()) || host_limits(o, &r->limits) ||
@@ -716,18 +721,79 @@ static json_t *graph_driver(const struct container_record *r, const char *root)
 	return o;
 }
 
-static json_t *network_settings(const struct container_record *r)
+/* Docker's Ports: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}. */
+static json_t *ports_json(const struct engine_net_state *n)
 {
-	json_t *o = json_object(), *nets = json_object();
+	json_t *o = json_object();
 
-	if (!o || !nets || put(nets, r->net && r->net[0] ? r->net : "none", json_object()) ||
+	for (size_t i = 0; o && n && i < n->n_ports; i++) {
+		const struct engine_port *p = &n->ports[i];
+		char key[32], hip[NET_ADDR_TEXT_MAX] = "0.0.0.0", hp[8];
+		json_t *a, *b = json_object();
+
+		snprintf(key, sizeof(key), "%u/%s", (unsigned)p->ctr_port,
+			 net_proto_name(p->proto));
+		if (p->host_ip.family)
+			net_addr_format(&p->host_ip, hip);
+		snprintf(hp, sizeof(hp), "%u", (unsigned)p->host_port);
+		if (!b || put(b, "HostIp", jstr(hip)) || put(b, "HostPort", jstr(hp))) {
+			json_decref(b);
+			json_decref(o);
+			return NULL;
+		}
+		if (!(a = json_object_get(o, key))) {
+			if (!(a = json_array()) || put(o, key, a)) {
+				json_decref(b);
+				json_decref(o);
+				return NULL;
+			}
+		}
+		json_array_append_new(a, b);
+	}
+	return o;
+}
+
+/* ps's PORTS: "0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/udp". */
+static json_t *ports_text(const struct engine_net_state *n)
+{
+	struct sbuf b = {0};
+	_cleanup_free_ char *t = NULL;
+
+	sb_str(&b, "");
+	for (size_t i = 0; n && i < n->n_ports; i++) {
+		const struct engine_port *p = &n->ports[i];
+		char one[96], hip[NET_ADDR_TEXT_MAX] = "0.0.0.0";
+
+		if (p->host_ip.family)
+			net_addr_format(&p->host_ip, hip);
+		snprintf(one, sizeof(one), "%s%s:%u->%u/%s", i ? ", " : "", hip,
+			 (unsigned)p->host_port, (unsigned)p->ctr_port, net_proto_name(p->proto));
+		sb_str(&b, one);
+	}
+	t = sb_take(&b);
+	return t ? json_string(t) : NULL;
+}
+
+static json_t *network_settings(const struct container_record *r, const struct engine_net_state *n)
+{
+	json_t *o = json_object(), *nets = json_object(), *ep = json_object();
+	const char *ip = n ? n->ip : "", *gw = n ? n->gateway : "", *mac = n ? n->mac : "";
+	unsigned prefix = n ? n->prefix : 0;
+
+	if (!o || !nets || !ep ||
+	    put(ep, "NetworkID", jstr(r->netreq.network_id ? r->netreq.network_id : "")) ||
+	    put(ep, "Aliases", jstrv(r->netreq.aliases, true)) || put(ep, "IPAddress", jstr(ip)) ||
+	    put(ep, "IPPrefixLen", json_integer(prefix)) || put(ep, "Gateway", jstr(gw)) ||
+	    put(ep, "MacAddress", jstr(mac)) ||
+	    put(nets, r->net && r->net[0] ? r->net : "none", steal_ptr(ep)) ||
 	    put(o, "Bridge", json_string("")) || put(o, "SandboxID", json_string("")) ||
-	    put(o, "Ports", json_object()) || put(o, "SandboxKey", json_string("")) ||
-	    put(o, "Gateway", json_string("")) || put(o, "IPAddress", json_string("")) ||
-	    put(o, "IPPrefixLen", json_integer(0)) || put(o, "MacAddress", json_string("")) ||
+	    put(o, "Ports", ports_json(n)) || put(o, "SandboxKey", json_string("")) ||
+	    put(o, "Gateway", jstr(gw)) || put(o, "IPAddress", jstr(ip)) ||
+	    put(o, "IPPrefixLen", json_integer(prefix)) || put(o, "MacAddress", jstr(mac)) ||
 	    put(o, "Networks", steal_ptr(nets))) {
 		json_decref(o);
 		json_decref(nets);
+		json_decref(ep);
 		return NULL;
 	}
 	return o;
@@ -782,7 +848,7 @@ int engine_inspect_container(const struct container_record *r, enum ctr_state st
 	    (env->size_rw >= 0 && put(o, "SizeRw", json_integer(env->size_rw))) ||
 	    (env->size_rootfs >= 0 && put(o, "SizeRootFs", json_integer(env->size_rootfs))) ||
 	    put(o, "Mounts", mounts_arr(r, env->root)) || put(o, "Config", config_obj(r)) ||
-	    put(o, "NetworkSettings", network_settings(r)))
+	    put(o, "NetworkSettings", network_settings(r, env->net)))
 		return err_errno(err, ENOMEM, "inspect container %.12s", r->id);
 	*out = steal_ptr(o);
 	return 0;
@@ -992,7 +1058,7 @@ int engine_inspect_ps_row(const struct container_record *r, enum ctr_state state
 	    put(o, "Labels", jstr(ltext)) || put(o, "LocalVolumes", json_string(nvol)) ||
 	    put(o, "Mounts", jstr(mtext)) || put(o, "Names", jstr(names_normalize(r->name))) ||
 	    put(o, "Networks", jstr(r->net && r->net[0] ? r->net : "none")) ||
-	    put(o, "Ports", json_string("")) || put(o, "RunningFor", json_string(ago)) ||
+	    put(o, "Ports", ports_text(env->net)) || put(o, "RunningFor", json_string(ago)) ||
 	    put(o, "Size", json_string(size)) ||
 	    put(o, "State", json_string(ctr_state_name(state))) ||
 	    put(o, "Status", json_string(status)))

@@ -65,11 +65,15 @@ char *engine_inspect_command(char *const *argv, bool trunc);
 int engine_inspect_exit_code(const struct container_record *r, enum ctr_state state);
 
 /* What `inspect` and `ps` add to a record; sizes < 0 are "not asked". */
+struct engine_net_state;
+
 struct inspect_env {
 	const char *root, *runroot; /* the state directories, for paths */
 	int64_t now;		    /* unix seconds (ps's durations) */
 	int64_t size_rw;	    /* bytes in the container's upper layer */
 	int64_t size_rootfs;	    /* size_rw + its image's size */
+	/* while it runs on a network: its address and ports (NULL: none) */
+	const struct engine_net_state *net;
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "engine/limits.h"
 #include "engine/mounts.h"
 #include "engine/names.h"
+#include "engine/netreq.h"
 #include "sandbox/spec.h"
 
 /* Who is asking, and where state lives. */
@@ -32,6 +33,9 @@ struct engine_ctx {
 	const char *tenant;	   /* --tenant NAME, or NULL */
 };
 
+/* The network of a container created without --network. */
+#define ENGINE_DEFAULT_NETWORK_MODE "none"
+
 struct engine_create_opts {
 	bool dry_run; /* decide everything (trust, policy), create nothing */
 	const char *image;
@@ -43,7 +47,11 @@ struct engine_create_opts {
 	const char *seccomp; /* NULL = default profile, "unconfined", or a file */
 	bool landlock_off;
 	const char *apparmor; /* NULL = host default */
-	enum sandbox_net net;
+	/* --network: NULL (the default network), "none", "host", or a
+	 * network's name or id; the rest of the network flags in NETREQ
+	 * (create checks a copy). */
+	const char *network;
+	struct engine_netreq netreq;
 	const char *userns;
 	int stop_signal;       /* 0: SIGTERM (or the image's StopSignal) */
 	int stop_timeout;      /* -1: 10 s */

@@ -19,6 +19,8 @@
  */
 #include "engine/monitor.h"
 #include "engine/mounts.h"
+#include "engine/netrun.h"
+#include "net/dns_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +129,8 @@ static void limits_obj(struct audit_event *e, const struct container_record *r,
 
 /* The confinement actually applied, recorded before the container starts. */
 static struct audit_event *start_event(const struct container_record *r,
-				       const struct sandbox_spec *spec)
+				       const struct sandbox_spec *spec,
+				       const struct engine_netrun *net)
 {
 	struct audit_event *e = audit_event_new("container.start");
 	char buf[256], bpf[SHA256_HEX_LEN + 1];
@@ -177,7 +180,29 @@ static struct audit_event *start_event(const struct container_record *r,
 			: lsm.apparmor	       ? "active, no profile"
 					       : "not active");
 	audit_event_str(e, "selinux", lsm.selinux ? "active" : "not active");
-	audit_event_str(e, "network", spec->net == SANDBOX_NET_HOST ? "host" : "none");
+	audit_event_str(e, "network", r->net ? r->net : "none");
+	if (net && net->active) {
+		char ip[NET_ADDR_TEXT_MAX];
+		char **ports = calloc(net->n_ports + 1, sizeof(char *));
+
+		net_addr_format(&net->ep.addr, ip);
+		audit_event_str(e, "ip", ip);
+		for (size_t i = 0; ports && i < net->n_ports; i++) {
+			const struct engine_port *p = &net->ports[i];
+			char hip[NET_ADDR_TEXT_MAX] = "0.0.0.0";
+
+			if (p->host_ip.family)
+				net_addr_format(&p->host_ip, hip);
+			if (asprintf(&ports[i], "%s:%u->%u/%s", hip, (unsigned)p->host_port,
+				     (unsigned)p->ctr_port, net_proto_name(p->proto)) < 0)
+				ports[i] = NULL;
+		}
+		if (ports)
+			audit_event_strv(e, "ports", ports);
+		for (size_t i = 0; ports && ports[i]; i++)
+			free(ports[i]);
+		free(ports);
+	}
 	audit_event_bool(e, "read_only", spec->readonly_root);
 	audit_event_bool(e, "init", spec->init);
 	audit_event_bool(e, "tty", spec->tty);
@@ -633,10 +658,24 @@ static void tell_ready(struct mon *M, int code, const struct err *e)
 }
 
 /* Serves the running container until it ended and its output is drained. */
+/* The embedded DNS server's sockets polled at once: its listening one
+ * and the upstream tries in flight (more wait for their timeouts). */
+#define MONITOR_DNS_FDS 17
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void serve(struct mon *M)
 {
+	struct engine_netrun *net = M->c->net;
+
 	for (;;) {
-		struct pollfd p[8 + MAX_CLIENTS];
+		struct pollfd p[8 + MONITOR_DNS_FDS + MAX_CLIENTS];
 		int idx_cl[MAX_CLIENTS];
 		int n = 0, i_sig, i_lis, i_tim, i_out = -1, i_err = -1, i_in = -1, i_mas = -1;
 		size_t ncl = 0;
@@ -666,6 +705,14 @@ static void serve(struct mon *M)
 			i_in = n;
 			p[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
 		}
+		int i_dns = n;
+		size_t n_dns = 0;
+		if (net && net->dns && !exited) {
+			n_dns = dns_server_fds(net->dns, p + n, MONITOR_DNS_FDS);
+			if (n_dns > MONITOR_DNS_FDS)
+				n_dns = MONITOR_DNS_FDS;
+			n += (int)n_dns;
+		}
 		for (size_t i = 0; i < MAX_CLIENTS; i++)
 			if (M->cl[i].fd >= 0) {
 				idx_cl[ncl++] = (int)i;
@@ -679,6 +726,11 @@ static void serve(struct mon *M)
 		if (M->trim_at && !exited) {
 			int64_t left = (M->trim_at - now_ns()) / 1000000;
 			wait_ms = left < 0 ? 0 : (int)left;
+		}
+		if (n_dns) {
+			int t = dns_server_next_timeout_ms(net->dns, mono_ms());
+			if (t >= 0 && (wait_ms < 0 || t < wait_ms))
+				wait_ms = t;
 		}
 		if (poll(p, (nfds_t)n, wait_ms) < 0) {
 			if (errno == EINTR)
@@ -703,6 +755,11 @@ static void serve(struct mon *M)
 		}
 		if (p[i_lis].revents & POLLIN)
 			accept_clients(M);
+		if (n_dns) {
+			struct err *de = NULL;
+			if (dns_server_handle(net->dns, p + i_dns, n_dns, mono_ms(), &de) < 0)
+				err_free(&de);
+		}
 		if (p[i_tim].revents & POLLIN) {
 			uint64_t ticks;
 			if (read(M->timerfd, &ticks, sizeof(ticks)) > 0)
@@ -827,6 +884,8 @@ static void teardown(struct mon *M)
 	closep(&M->listenfd);
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		client_drop(&M->cl[i]);
+	if (c->net)
+		engine_netrun_release(c->net, c->rdir);
 	/* Plugin volumes unmounted; a --rm container's anonymous volumes go
 	 * with it. */
 	engine_mounts_release(c->ctx, r, c->rdir, r->rm);
@@ -859,7 +918,7 @@ int engine_monitor_run(struct monitor_conf *c, struct err **err)
 
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		M.cl[i].fd = -1;
-	M.proc.pidfd = M.proc.master = -1;
+	M.proc.pidfd = M.proc.master = M.proc.dnsfd = -1;
 	options_restart_parse(r->restart, &M.restart, NULL);
 	sigemptyset(&block);
 	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
@@ -904,7 +963,7 @@ int engine_monitor_run(struct monitor_conf *c, struct err **err)
 			}
 		}
 		/* The start record is on disk before the container exists. */
-		if ((ret = engine_audit(c->alog, start_event(r, c->spec), err)) < 0) {
+		if ((ret = engine_audit(c->alog, start_event(r, c->spec, c->net), err)) < 0) {
 			close_child_ends(c->spec);
 			goto fail;
 		}
@@ -925,6 +984,18 @@ int engine_monitor_run(struct monitor_conf *c, struct err **err)
 		}
 		if (M.proc.master >= 0)
 			fcntl(M.proc.master, F_SETFL, O_NONBLOCK); /* see to_container */
+		/* The embedded DNS server answers on the container's socket. */
+		if (M.proc.dnsfd >= 0 && c->net) {
+			struct err *de = NULL;
+			int dfd = M.proc.dnsfd;
+
+			M.proc.dnsfd = -1;
+			if (engine_netrun_dns_start(c->net, dfd, &de) < 0) {
+				fprintf(stderr, "moat: warning: DNS for %s: %s\n", r->name,
+					de->msg);
+				err_free(&de);
+			}
+		}
 		t0 = now_ns();
 		engine_mounts_started(r, c->spec->mounts, c->spec->n_mounts);
 		r->state = CTR_RUNNING;

@@ -15,6 +15,8 @@
 #include "engine/lifecycle.h"
 #include "sandbox/spec.h"
 
+struct engine_netrun;
+
 struct monitor_conf {
 	const struct engine_ctx *ctx;
 	struct container_record *rec;
@@ -24,9 +26,10 @@ struct monitor_conf {
 	struct sandbox_cgroup *cgroup; /* NULL: none (rootless on cgroup v1) */
 	const char *dir, *rdir;	       /* persistent and runtime state */
 	int rdirfd, lockfd;
-	bool foreground; /* relay to this process's stdio */
-	bool logging;	 /* pipes and json.log (else the command inherits stdio) */
-	int ready_fd;	 /* detached: told "started" or why not, then closed */
+	bool foreground;	   /* relay to this process's stdio */
+	bool logging;		   /* pipes and json.log (else the command inherits stdio) */
+	int ready_fd;		   /* detached: told "started" or why not, then closed */
+	struct engine_netrun *net; /* the network (engine/netrun.h); released at teardown */
 };
 
 /* Runs the container until it ends for good; returns its last exit

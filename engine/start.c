@@ -40,6 +40,7 @@
 #include "engine/engine.h"
 #include "engine/monitor.h"
 #include "engine/mounts.h"
+#include "engine/netrun.h"
 #include "engine/options.h"
 #include "image/image.h"
 #include "sandbox/cgroup.h"
@@ -73,31 +74,6 @@ static int write_text(const char *path, const char *text, struct err **err)
 	if (fs_write_all(fd, text, strlen(text)) < 0)
 		return err_errno(err, errno, "write \"%s\"", path);
 	return 0;
-}
-
-/* /etc/resolv.conf: the host's, less loopback resolvers the container's
- * own network namespace could not reach. */
-static int make_resolv(const char *path, bool host_net, struct err **err)
-{
-	_cleanup_close_ int fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *text = NULL, *out = NULL;
-	size_t len = 0, o = 0;
-
-	if (fd >= 0 && fs_read_fd(fd, 1 << 16, &text, &len, NULL) < 0)
-		text = NULL;
-	out = calloc(1, len + 64);
-	if (!out)
-		return err_errno(err, ENOMEM, "resolv.conf");
-	for (char *line = text, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		if (!host_net && !strncmp(line, "nameserver", 10) &&
-		    (strstr(line, " 127.") || strstr(line, " ::1")))
-			continue;
-		o += (size_t)sprintf(out + o, "%s\n", line);
-	}
-	return write_text(path, out, err);
 }
 
 /*
@@ -203,24 +179,9 @@ static int make_runtime(const struct engine_ctx *c, const struct container_recor
 	}
 	if (mkdir(p->mnt, 0700) < 0 || mkdir(p->fuse_root, 0700) < 0)
 		return err_errno(err, errno, "runtime state in \"%s\"", p->rdir);
-	if (!strcmp(rec->net, "host")) {
-		_cleanup_close_ int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
-		_cleanup_free_ char *text = NULL;
-		if (fd < 0 || fs_read_fd(fd, 1 << 20, &text, NULL, err) < 0)
-			text = strdup("127.0.0.1\tlocalhost\n");
-		if (!text || write_text(p->hosts, text, err) < 0)
-			return err ? err_ret(*err) : -ENOMEM;
-	} else {
-		snprintf(hosts, sizeof(hosts),
-			 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-			 "127.0.1.1\t%s\n",
-			 rec->hostname);
-		if (write_text(p->hosts, hosts, err) < 0)
-			return err_ret(*err);
-	}
+	/* hosts and resolv.conf once the network is known (netrun). */
 	snprintf(hosts, sizeof(hosts), "%s\n", rec->hostname);
-	if (write_text(p->hostname, hosts, err) < 0 ||
-	    make_resolv(p->resolv, !strcmp(rec->net, "host"), err) < 0)
+	if (write_text(p->hostname, hosts, err) < 0)
 		return err_ret(*err);
 	return 0;
 }
@@ -276,6 +237,8 @@ void engine_reconcile(const struct engine_ctx *c)
 			memcpy(r0.id, id, SHA256_HEX_LEN);
 			engine_mounts_release(c, &r0, rdir, false);
 		}
+		/* Its network: rules, lease, ports, links. */
+		engine_netrun_reclaim(c, id, rdir);
 		if (mode && !strcmp(mode, "rm\n")) {
 			struct container_record rec;
 			struct engine_identity ident;
@@ -538,6 +501,7 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 	struct audit_log *alog = NULL;
 	struct monitor_conf m = {0};
 	struct paths p = {0};
+	struct engine_netrun net = {.dnsfd = -1};
 	_cleanup_strv_ char **lowers = NULL;
 	_cleanup_close_ int lockfd = -1, rdirfd = -1;
 	enum ctr_state st;
@@ -606,6 +570,10 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 			cg = NULL;
 		}
 	}
+	if ((ret = engine_netrun_prepare(c, &rec, p.rdir, &net, &spec, err)) < 0)
+		goto out;
+	if ((ret = engine_netrun_files(&rec, &net, p.hosts, p.resolv, err)) < 0)
+		goto out;
 	build_spec(&rec, &ident, lowers, &p, &spec);
 	spec.cgroup = cg;
 	if ((ret = engine_mounts_open(c, &rec, p.rdir, &spec.mounts, &spec.n_mounts, err)) < 0)
@@ -638,6 +606,7 @@ int engine_start(const struct engine_ctx *c, const char *id, enum engine_start_m
 	     * directly (nothing to keep a log for, nothing in the way). */
 	    .logging = !(mode == ENGINE_START_FOREGROUND && rec.rm),
 	    .ready_fd = -1,
+	    .net = &net,
 	};
 	if (mode == ENGINE_START_DETACHED)
 		ret = detach(&m, err);
@@ -652,6 +621,12 @@ out:
 		engine_audit_refusal(&c->audit, "container.refused", id, rec.image, *err);
 	if (!handed && spec.n_mounts)
 		engine_mounts_release(c, &rec, p.rdir, false);
+	/* Undone when the start failed; a detached monitor has its own copy
+	 * (and the held ports), a foreground one released it. */
+	if (!handed)
+		engine_netrun_release(&net, p.rdir);
+	else
+		engine_netrun_forget(&net);
 	/* Our copies: a detached monitor has its own. */
 	engine_mounts_close(spec.mounts, spec.n_mounts);
 	if (p.rdir[0]) {

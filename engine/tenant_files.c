@@ -309,7 +309,7 @@ void engine_tenant_request(const struct engine_ctx *c, const struct engine_creat
 	q->tenant = c->tenant;
 	q->image = names_image(o->image, img) ? o->image : NULL;
 	q->image_names = img->names;
-	q->network = o->net == SANDBOX_NET_HOST ? "host" : "none";
+	q->network = o->network ? o->network : ENGINE_DEFAULT_NETWORK_MODE;
 	q->userns = userns;
 	if (!o->seccomp || !strcmp(o->seccomp, "default")) {
 		q->seccomp = "default";

@@ -54,8 +54,8 @@ struct net_network {
 	int64_t created; /* unix ns */
 	bool has_pool;	 /* false only for none and host */
 	struct net_pool pool;
-	bool internal; /* no route out, no DNS forwarding (CVE-2024-29018) */
-	bool dns;      /* containers resolve each other's names and aliases
+	bool internal;	/* no route out, no DNS forwarding (CVE-2024-29018) */
+	bool dns;	/* containers resolve each other's names and aliases
 			* (user-defined networks; Docker's default "bridge" does not) */
 	char **labels;	/* "k=v", NULL-terminated (NULL: none) */
 	char **options; /* "k=v" as given with -o, NULL-terminated (NULL: none) */
@@ -72,15 +72,15 @@ struct net_network {
 
 struct net_endpoint {
 	char container_id[NET_ID_HEX + 1];
-	char *name;				 /* the container's name */
+	char *name;			    /* the container's name */
 	char *aliases[NET_MAX_ALIASES + 1]; /* --network-alias, NULL-terminated */
-	struct net_addr addr;			 /* leased from the network's IPAM */
-	unsigned prefix;			 /* the subnet's */
-	struct net_addr gateway;		 /* the default route's next hop */
-	bool has_gateway;			 /* false on --internal networks */
-	uint8_t mac[6];				 /* derived from ADDR, as Docker does */
-	char ifname[IFNAMSIZ];		 /* inside the container: eth0, eth1, ... */
-	char host_ifname[IFNAMSIZ];	 /* the host side (veth), "" when none */
+	struct net_addr addr;		    /* leased from the network's IPAM */
+	unsigned prefix;		    /* the subnet's */
+	struct net_addr gateway;	    /* the default route's next hop */
+	bool has_gateway;		    /* false on --internal networks */
+	uint8_t mac[6];			    /* derived from ADDR, as Docker does */
+	char ifname[IFNAMSIZ];		    /* inside the container: eth0, eth1, ... */
+	char host_ifname[IFNAMSIZ];	    /* the host side (veth), "" when none */
 };
 
 struct net_driver {

@@ -622,6 +622,33 @@ int net_nl_link_set_up(struct net_nl *nl, int ifindex, bool up, struct err **err
 	return 0;
 }
 
+/*
+ * Hairpin mode on a bridge port: the bridge may send a frame back out of
+ * the port it came in by (a container reaching its own published port
+ * through a host address: the DNAT turns the packet around). RTM_SETLINK
+ * in the bridge family with IFLA_PROTINFO { IFLA_BRPORT_MODE }.
+ */
+int net_nl_link_set_hairpin(struct net_nl *nl, int ifindex, bool on, struct err **err)
+{
+	char label[NL_LABEL_MAX];
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = ifindex};
+	struct nlmsghdr *h;
+	struct nlattr *nest;
+	int r;
+
+	if ((r = check_index(ifindex, "set hairpin", err)) < 0)
+		return r;
+	h = nl_msg(nl, RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	nest = mnl_attr_nest_start(h, IFLA_PROTINFO | NLA_F_NESTED);
+	mnl_attr_put_u8(h, IFLA_BRPORT_MODE, on ? 1 : 0);
+	mnl_attr_nest_end(h, nest);
+	r = nl_talk(nl, h, NULL, NULL);
+	if (r < 0)
+		return nl_fail(nl, r, err, "turn hairpin mode %s for %s", on ? "on" : "off",
+			       nl_label(nl, ifindex, label));
+	return 0;
+}
+
 int net_nl_link_set_master(struct net_nl *nl, int ifindex, int master, struct err **err)
 {
 	char label[NL_LABEL_MAX], mlabel[NL_LABEL_MAX];

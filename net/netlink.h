@@ -87,6 +87,8 @@ int net_nl_link_set_up(struct net_nl *nl, int ifindex, bool up, struct err **err
 /* Enslaves IFINDEX to MASTER (a bridge); MASTER 0 releases it. A MASTER
  * that does not exist is -ENODEV. */
 int net_nl_link_set_master(struct net_nl *nl, int ifindex, int master, struct err **err);
+/* Hairpin mode of the bridge port IFINDEX (IFLA_BRPORT_MODE). */
+int net_nl_link_set_hairpin(struct net_nl *nl, int ifindex, bool on, struct err **err);
 int net_nl_link_set_mtu(struct net_nl *nl, int ifindex, unsigned mtu, struct err **err);
 int net_nl_link_set_mac(struct net_nl *nl, int ifindex, const uint8_t mac[6], struct err **err);
 /* Kernels before 6.2 refuse to rename a link that is up (EBUSY). */

@@ -327,6 +327,11 @@ static const char ensure_cmds[] =
     "add chain " TABLE " postrouting { type nat hook postrouting priority 100; policy accept; }\n"
     "add chain " TABLE " forward { type filter hook forward priority 0; policy accept; }\n"
     "add chain " TABLE " guard { type filter hook prerouting priority -300; policy accept; }\n"
+    "add chain " TABLE " input { type filter hook input priority 0; policy accept; }\n"
+    /* --internal networks reach nothing of the host either (they have no
+     * gateway address, but a frame can still name another host address). */
+    "flush chain " TABLE " input\n"
+    "add rule " TABLE " input iifname @internal drop comment \"internal\"\n"
     /* route_localnet on the bridges (for ports published on 127.0.0.1)
      * would also route what a container sends to 127.0.0.0/8 through its
      * gateway to the host's loopback services: CVE-2020-8558. */

@@ -33,6 +33,8 @@
  *                                   ip6 daddr ::1 likewise (CVE-2020-8558:
  *                                   route_localnet must not open the host's
  *                                   loopback services to containers)
+ *   chain input   (filter, 0):      iifname @internal drop (the host is
+ *                                   not reachable from an internal network)
  *   chain prerouting  (nat, -100):  jump ports-dnat
  *   chain output      (nat, -100):  jump ports-dnat
  *   chain postrouting (nat, 100):   ip saddr 127.0.0.0/8 oifname @bridges masquerade

@@ -37,7 +37,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -65,7 +67,7 @@
 #include "sandbox/mounts.h"
 #include "sandbox/seccomp.h"
 
-enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR, MSG_FUSE, MSG_RLIMITS };
+enum { MSG_MAPS = 1, MSG_PTY, MSG_ERROR, MSG_FUSE, MSG_RLIMITS, MSG_NET, MSG_DNS };
 
 struct msg {
 	int type;
@@ -518,6 +520,50 @@ static int lock_mounts(int userfd, struct err **err)
 	return 0;
 }
 
+/*
+ * The container's network, in the child, inside its network namespace with
+ * loopback up: hands the namespace to the monitor, which has the driver
+ * create the links in it (MSG_NET), then configures them (the child owns
+ * the namespace; the monitor, in the host's, could not). Then the
+ * embedded DNS server's socket, bound here because 127.0.0.11 is only
+ * this namespace's, handed over too (MSG_DNS).
+ */
+static int child_network(const struct sandbox_spec *spec, int sync, struct err **err)
+{
+	struct msg m = {.type = MSG_NET};
+	int fd = -1, r;
+
+	if (spec->net_hooks) {
+		_cleanup_close_ int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+		if (ns < 0)
+			return err_errno(err, errno, "open the container's network namespace");
+		if (send_msg(sync, &m, ns) < 0 || recv_msg(sync, &m, &fd) <= 0)
+			return err_set(err, EIO, "lost the monitor while attaching the network");
+		if (fd >= 0)
+			close(fd);
+		/* The monitor's own error, more precise, is what the user sees. */
+		if (m.type != MSG_NET || m.code)
+			return err_set(err, m.code ? m.code : EIO, "network attach failed");
+		if ((r = spec->net_hooks->configure(spec->net_hooks->data, err)) < 0)
+			return r;
+	}
+	if (spec->dns_listener) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+		_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct msg d = {.type = MSG_DNS};
+
+		sin.sin_addr.s_addr = htonl(0x7f00000b); /* 127.0.0.11 */
+		if (s < 0 || bind(s, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			return err_errno(err, errno,
+					 "the embedded DNS server's socket (127.0.0.11:53)");
+		if (send_msg(sync, &d, s) < 0)
+			return err_set(err, EIO,
+				       "lost the monitor while handing over the DNS socket");
+	}
+	return 0;
+}
+
 /* Asks the monitor for the rlimits and waits until they are set. */
 static int child_rlimits(int sync)
 {
@@ -625,6 +671,8 @@ __attribute__((noreturn)) static void child_main(const struct sandbox_spec *spec
 	}
 	if (spec->net == SANDBOX_NET_NONE && loopback_up(&e) < 0)
 		child_fail(sync, 125, e);
+	if (spec->net == SANDBOX_NET_NONE && child_network(spec, sync, &e) < 0)
+		child_fail(sync, 125, e);
 	if (nested >= 0 && lock_mounts(nested, &e) < 0)
 		child_fail(sync, 125, e);
 	closep(&nested);
@@ -717,6 +765,7 @@ void sandbox_proc_release(struct sandbox_proc *p)
 	p->fuse = 0;
 	closep(&p->pidfd);
 	closep(&p->master);
+	closep(&p->dnsfd);
 }
 
 /* Rlimits: when the child asks (MSG_RLIMITS), after its setup and before
@@ -813,6 +862,22 @@ static int serve_setup(const struct sandbox_spec *spec, int sync, int sigfd, con
 			}
 			reply.code = ret < 0 ? -ret : 0;
 			send_msg(sync, &reply, -1);
+		} else if (m.type == MSG_NET) {
+			struct msg reply = {.type = MSG_NET};
+
+			if (ret == 0 && fd >= 0 && spec->net_hooks)
+				ret = spec->net_hooks->attach(spec->net_hooks->data, fd, err);
+			else if (ret == 0)
+				ret = err_set(err, EIO,
+					      "network attach: no namespace from the container");
+			if (ret < 0)
+				(*err)->exit = 125;
+			closep(&fd);
+			reply.code = ret < 0 ? -ret : 0;
+			send_msg(sync, &reply, -1);
+		} else if (m.type == MSG_DNS && fd >= 0) {
+			closep(&p->dnsfd);
+			p->dnsfd = fd;
 		} else if (m.type == MSG_PTY && fd >= 0) {
 			closep(&p->master);
 			p->master = fd;
@@ -869,7 +934,7 @@ int sandbox_start(const struct sandbox_spec *spec, int sigfd, const sigset_t *ch
 	int nsfd[2] = {-1, -1};
 	struct msg m = {.type = MSG_MAPS};
 
-	*p = (struct sandbox_proc){.pidfd = -1, .master = -1};
+	*p = (struct sandbox_proc){.pidfd = -1, .master = -1, .dnsfd = -1};
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_errno(err, errno, "socketpair");
 	/* The cgroup namespace is unshared by the child once it sits in its

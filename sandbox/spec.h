@@ -92,6 +92,20 @@ struct sandbox_mount {
 };
 #define SANDBOX_MAX_MOUNTS 128
 
+/*
+ * The network driver's part of a start (engine/netrun.c fills it; sandbox/
+ * knows no driver). ATTACH runs in the monitor once the child's network
+ * namespace exists (NETNSFD, which the child hands over): it creates the
+ * container's links there. CONFIGURE runs in the child, inside that
+ * namespace with loopback up, right after: addresses, routes, links up.
+ * DATA is the engine's (the child has its own copy of it).
+ */
+struct sandbox_net_hooks {
+	int (*attach)(void *data, int netnsfd, struct err **err);
+	int (*configure)(void *data, struct err **err);
+	void *data;
+};
+
 struct sandbox_spec {
 	/* identity */
 	enum sandbox_userns userns;
@@ -122,6 +136,11 @@ struct sandbox_spec {
 
 	char *hostname;
 	enum sandbox_net net;
+	const struct sandbox_net_hooks *net_hooks; /* NULL: loopback only */
+	/* The embedded DNS server's socket: the child binds a UDP socket to
+	 * 127.0.0.11:53 in its network namespace and hands it to the monitor
+	 * (struct sandbox_proc's dnsfd), which answers on it. */
+	bool dns_listener;
 
 	/* process */
 	char **argv;
@@ -172,6 +191,7 @@ struct sandbox_proc {
 	int pidfd;   /* for it: signals without pid reuse, and `moat exec` */
 	int master;  /* the pty master with a tty, else -1 */
 	pid_t fuse;  /* the fuse-overlayfs helper, or 0 */
+	int dnsfd;   /* with dns_listener: the container's 127.0.0.11:53, else -1 */
 	bool exited; /* already reaped (it ended during or right after setup) */
 	int status;  /* its wait status when exited */
 };

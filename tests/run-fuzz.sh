@@ -5,7 +5,7 @@ set -u
 secs=${FUZZ_SECONDS:-15}
 out=build-fuzz
 mkdir -p "$out"
-PKGS="libseccomp libcap-ng libarchive jansson libcurl"
+PKGS="libseccomp libcap-ng libarchive jansson libcurl libmnl"
 SRC=$(ls common/*.c policy/*.c image/*.c sandbox/*.c audit/*.c volume/*.c net/*.c engine/*.c 2>/dev/null)
 pass=0 fail=0
 make -s build/gen/default_profile.c >/dev/null
@@ -29,7 +29,8 @@ done
 rm -f "$out/libmoat-fuzz.a"
 # shellcheck disable=SC2086
 ar rcs "$out/libmoat-fuzz.a" $objs
-for h in fuzz/*_fuzz.c; do
+# FUZZ_ONLY=NAME runs one harness (fuzz/NAME_fuzz.c).
+for h in fuzz/${FUZZ_ONLY:-*}_fuzz.c; do
 	[ -f "$h" ] || continue
 	name=$(basename "$h" .c)
 	bin=$out/$name

@@ -344,6 +344,9 @@ static void test_container_record(void **state)
 		assert_true(engine_container_record_decode(broken[i], strlen(broken[i]), &d, &e) <
 			    0);
 		err_free(&e);
+		/* listings pass no err: still an error, never a crash */
+		assert_true(engine_container_record_decode(broken[i], strlen(broken[i]), &d, NULL) <
+			    0);
 	}
 	free(buf);
 }

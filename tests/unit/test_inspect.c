@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "engine/inspect.h"
+#include "engine/netrun.h"
 #include "sandbox/caps.h"
 
 #define ID "4f2a9c0b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e"
@@ -328,7 +329,9 @@ static void test_container_running(void **state)
 	bool_at(o, "Config.OpenStdin", false);
 	assert_null(at(o, "Config.StopSignal"));
 	assert_null(at(o, "Config.StopTimeout"));
-	json_at(o, "NetworkSettings.Networks", "{\"none\":{}}");
+	json_at(o, "NetworkSettings.Networks",
+		"{\"none\":{\"NetworkID\":\"\",\"Aliases\":null,\"IPAddress\":\"\",\"IPPrefixLen\":"
+		"0,\"Gateway\":\"\",\"MacAddress\":\"\"}}");
 	json_at(o, "NetworkSettings.Ports", "{}");
 	str_at(o, "NetworkSettings.IPAddress", "");
 	json_decref(o);
@@ -395,6 +398,57 @@ static void test_container_states(void **state)
 	json_decref(o);
 }
 
+/* A running container on a bridge network: what its start recorded
+ * (net.json, read by the caller into env.net) is what inspect shows. */
+static void test_container_network(void **state)
+{
+	struct container_record r = record();
+	struct inspect_env env = env0;
+	struct engine_port ports[2] = {
+	    {.proto = NET_PROTO_TCP, .host_port = 8080, .ctr_port = 80, .fd = -1},
+	    {.proto = NET_PROTO_UDP, .host_port = 5353, .ctr_port = 53, .fd = -1},
+	};
+	struct engine_net_state net = {.network = "web",
+				       .ip = "10.89.0.2",
+				       .gateway = "10.89.0.1",
+				       .mac = "02:42:0a:59:00:02",
+				       .prefix = 24,
+				       .ports = ports,
+				       .n_ports = 2};
+	char *aliases[] = {"api", NULL};
+	struct err *e = NULL;
+	json_t *o = NULL;
+
+	(void)state;
+	assert_int_equal(net_addr_parse("127.0.0.1", &ports[1].host_ip, NULL), 0);
+	r.net = "web";
+	r.netreq.network_id = "ab12";
+	r.netreq.aliases = aliases;
+	r.netreq.publish_all = true;
+	env.net = &net;
+	assert_int_equal(engine_inspect_container(&r, CTR_RUNNING, &env, &o, &e), 0);
+	str_at(o, "NetworkSettings.IPAddress", "10.89.0.2");
+	int_at(o, "NetworkSettings.IPPrefixLen", 24);
+	str_at(o, "NetworkSettings.Gateway", "10.89.0.1");
+	str_at(o, "NetworkSettings.MacAddress", "02:42:0a:59:00:02");
+	json_at(o, "NetworkSettings.Ports",
+		"{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}],"
+		"\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5353\"}]}");
+	str_at(o, "NetworkSettings.Networks.web.NetworkID", "ab12");
+	json_at(o, "NetworkSettings.Networks.web.Aliases", "[\"api\"]");
+	str_at(o, "NetworkSettings.Networks.web.IPAddress", "10.89.0.2");
+	bool_at(o, "HostConfig.PublishAllPorts", true);
+	str_at(o, "HostConfig.NetworkMode", "web");
+	json_decref(o);
+	o = NULL;
+	/* ps: the PORTS column */
+	assert_int_equal(engine_inspect_ps_row(&r, CTR_RUNNING, &env, true, &o, &e), 0);
+	str_at(o, "Ports", "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp");
+	json_decref(o);
+	/* the record's netreq is not the test's to free */
+	r.netreq = (struct engine_netreq){0};
+}
+
 static void test_container_host_config(void **state)
 {
 	struct container_record r = record();
@@ -432,7 +486,9 @@ static void test_container_host_config(void **state)
 	json_at(o, "HostConfig.LogConfig",
 		"{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"10m\",\"max-file\":\"3\"}}");
 	str_at(o, "HostConfig.NetworkMode", "host");
-	json_at(o, "NetworkSettings.Networks", "{\"host\":{}}");
+	json_at(o, "NetworkSettings.Networks",
+		"{\"host\":{\"NetworkID\":\"\",\"Aliases\":null,\"IPAddress\":\"\",\"IPPrefixLen\":"
+		"0,\"Gateway\":\"\",\"MacAddress\":\"\"}}");
 	str_at(o, "Config.StopSignal", "SIGINT");
 	int_at(o, "Config.StopTimeout", 5);
 	bool_at(o, "Config.Tty", true);
@@ -674,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(test_exit_code),
 	    cmocka_unit_test(test_container_running),
 	    cmocka_unit_test(test_container_states),
+	    cmocka_unit_test(test_container_network),
 	    cmocka_unit_test(test_container_host_config),
 	    cmocka_unit_test(test_container_untrusted_strings),
 	    cmocka_unit_test(test_image),

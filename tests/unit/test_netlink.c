@@ -649,6 +649,20 @@ static int master_body(void)
 	FAILS(net_nl_link_set_master(nl, va, 1, &err), EOPNOTSUPP, "enslave \"va\" to \"lo\"");
 	FAILS(net_nl_link_set_master(nl, 0, br, &err), EINVAL, "invalid interface index 0");
 	FAILS(net_nl_link_set_master(nl, va, -2, &err), EINVAL, "invalid master");
+
+	/* hairpin: only on a bridge port */
+	OK(net_nl_link_set_master(nl, va, br, &err));
+	CHECK(shows("bridge", "-d link show dev va", "hairpin off"));
+	OK(net_nl_link_set_hairpin(nl, va, true, &err));
+	CHECK(shows("bridge", "-d link show dev va", "hairpin on"));
+	OK(net_nl_link_set_hairpin(nl, va, false, &err));
+	CHECK(shows("bridge", "-d link show dev va", "hairpin off"));
+	OK(net_nl_link_set_master(nl, va, 0, &err));
+	CHECK(net_nl_link_set_hairpin(nl, va, true, &err) < 0);
+	/* not a bridge port any more */
+	CHECK(err && strstr(err->msg, "turn hairpin mode on for \"va\""));
+	err_free(&err);
+	FAILS(net_nl_link_set_hairpin(nl, 0, true, &err), EINVAL, "invalid interface index 0");
 	return 0;
 }
 
