@@ -341,6 +341,16 @@ static int settle_network(const struct engine_ctx *c, const struct engine_create
 		goto out;
 	if ((r = engine_netreq_check(name, user_defined, &rec->netreq, err)) < 0)
 		goto out;
+	/* Published ports are DNAT on a bridge; other drivers put the
+	 * container on the network itself (Docker ignores -p there). */
+	if (rec->netreq.publish && rec->netreq.publish[0] && net.driver[0] &&
+	    strcmp(net.driver, "bridge") != 0) {
+		r = err_set(err, EINVAL,
+			    "publishing ports needs a bridge network: %s is a %s network, where "
+			    "the container is reachable at its own address",
+			    net.name, net.driver);
+		goto out;
+	}
 	if (rec->netreq.ip) {
 		struct net_addr a;
 

@@ -689,3 +689,24 @@ refused() {
 	run --separate-stderr moat_as run --rm --network none "$IMG" true
 	assert_success
 }
+
+@test "bridge: the container.start audit record names the network, the address and every published port" {
+	is_root_identity || skip "bridge networks need root for now"
+	local net web ip
+	net=$(tn net)
+	web=$(tn web)
+	moat_as network create "$net" >/dev/null
+	web_run "$web" "$net" -p 127.0.0.1:18090:80 -p 18091:80/udp
+	ip=$(moat_as inspect -f '{{.NetworkSettings.IPAddress}}' "$web")
+	[[ -n $ip ]] || fail "no address"
+	run --separate-stderr moat_as audit show --format json --event container.start
+	assert_success
+	local rec
+	rec=$(grep "\"name\":\"$web\"" <<<"$output" | tail -n 1)
+	[[ -n $rec ]] || fail "no container.start record for $web: $output"
+	[[ $rec == *"\"network\":\"$net\""* ]] || fail "network missing: $rec"
+	[[ $rec == *"\"ip\":\"$ip\""* ]] || fail "ip missing: $rec"
+	[[ $rec == *"127.0.0.1:18090->80/tcp"* ]] || fail "tcp port missing: $rec"
+	[[ $rec == *"0.0.0.0:18091->80/udp"* ]] || fail "udp port missing: $rec"
+	moat_as rm -f "$web" >/dev/null
+}
