@@ -812,7 +812,8 @@ void engine_netrun_release(struct engine_netrun *run, const char *rdir)
 	if (run->active) {
 		_cleanup_ipam_ struct net_ipam *ipam = NULL;
 
-		if (net_nft_ports_del(run->ep.container_id, &e) < 0) {
+		/* Only what this run published (a crash's rules: reclaim). */
+		if (run->n_ports && net_nft_ports_del(run->ep.container_id, &e) < 0) {
 			fprintf(stderr, "moat: warning: %s\n", e->msg);
 			err_free(&e);
 		}
@@ -881,19 +882,21 @@ void engine_netrun_reclaim(const struct engine_ctx *c, const char *id, const cha
 	memcpy(run.ep.container_id, id, NET_ID_HEX);
 	snprintf(run.ep.host_ifname, sizeof(run.ep.host_ifname), "%s", st.host_ifname);
 	r = engine_network_inspect(c, st.network_id, &run.net, &e);
+	/* Its published ports' rules, whatever became of the network. */
+	if (st.n_ports) {
+		struct err *e2 = NULL;
+		if (net_nft_ports_del(id, &e2) < 0) {
+			fprintf(stderr, "moat: warning: %s\n", e2->msg);
+			err_free(&e2);
+		}
+	}
 	engine_net_state_free(&st);
 	if (r == 0) {
 		run.drv = net_driver_find(run.net.driver);
 		run.active = true;
 		run.leased = true;
-	} else {
-		/* The network is gone (removed with --force?): its rules and
-		 * leases went with it; the container's own rules may not. */
-		struct err *e2 = NULL;
-		if (net_nft_ports_del(id, &e2) < 0)
-			err_free(&e2);
-		err_free(&e);
 	}
+	err_free(&e);
 	engine_netrun_release(&run, rdir);
 }
 

@@ -27,6 +27,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -76,6 +78,24 @@ static void nft_net(const struct net_network *n, struct net_nft_net *out)
 	out->internal = n->internal;
 }
 
+/* NAME exists, is a bridge and is up. */
+static bool check_up(struct net_nl *nl, const char *name)
+{
+	char kind[32];
+	struct ifreq ifr = {0};
+	_cleanup_close_ int s = -1;
+
+	if (net_nl_link_kind(nl, name, kind, sizeof(kind), NULL) < 0 || strcmp(kind, "bridge"))
+		return false;
+	/* The flags of this network namespace's link (sysfs may be
+	 * another namespace's). */
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return false;
+	return ifr.ifr_flags & IFF_UP;
+}
+
 static int bridge_create(const struct net_network *n, struct err **err)
 {
 	_cleanup_nl_ struct net_nl *nl = NULL;
@@ -86,6 +106,12 @@ static int bridge_create(const struct net_network *n, struct err **err)
 
 	if ((r = net_nl_open(&nl, err)) < 0)
 		return r;
+	/* At every container start: a bridge that is there and up was made
+	 * by this function since the last boot, with its rules (a reboot
+	 * removes both). Not loading libnftables then saves most of the
+	 * start's cost. */
+	if (check_up(nl, n->bridge))
+		return 0;
 	r = net_nl_link_kind(nl, n->bridge, kind, sizeof(kind), NULL);
 	if (r == 0 && strcmp(kind, "bridge") != 0)
 		return err_set(err, EEXIST,

@@ -696,7 +696,7 @@ refused() {
 	net=$(tn net)
 	web=$(tn web)
 	moat_as network create "$net" >/dev/null
-	web_run "$web" "$net" -p 127.0.0.1:18090:80 -p 18091:80/udp
+	web_run "$web" "$net" -p 127.0.0.1:18190:80 -p 18191:80/udp
 	ip=$(moat_as inspect -f '{{.NetworkSettings.IPAddress}}' "$web")
 	[[ -n $ip ]] || fail "no address"
 	run --separate-stderr moat_as audit show --format json --event container.start
@@ -706,7 +706,7 @@ refused() {
 	[[ -n $rec ]] || fail "no container.start record for $web: $output"
 	[[ $rec == *"\"network\":\"$net\""* ]] || fail "network missing: $rec"
 	[[ $rec == *"\"ip\":\"$ip\""* ]] || fail "ip missing: $rec"
-	[[ $rec == *"127.0.0.1:18090->80/tcp"* ]] || fail "tcp port missing: $rec"
-	[[ $rec == *"0.0.0.0:18091->80/udp"* ]] || fail "udp port missing: $rec"
+	[[ $rec == *"127.0.0.1:18190->80/tcp"* ]] || fail "tcp port missing: $rec"
+	[[ $rec == *"0.0.0.0:18191->80/udp"* ]] || fail "udp port missing: $rec"
 	moat_as rm -f "$web" >/dev/null
 }
