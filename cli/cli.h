@@ -113,13 +113,16 @@ struct prune_filter;
 void cli_prune_clock(struct prune_clock *clk);
 int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint64_t *reclaimed);
 
-/* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 /* jansson's text of V (FLAGS as json_dumps) with Go's encoding/json
  * escapes, as Docker's daemon writes JSON; malloc'd, NULL on ENOMEM. */
 char *cli_json_dump(json_t *v, size_t flags);
 /* Appends a copy of S to the NULL-terminated *V holding *N strings. */
 int cli_strv_push_dup(char ***v, size_t *n, const char *s);
+/* Prints "moat: <msg>" and returns the exit status (err->exit or 125). */
 int cli_fail(struct err **err);
+/* cli_fail for what Docker's daemon refuses: exit 1, unless the error
+ * already carries a status (moat's own: no memory, no state). */
+int cli_fail_daemon(struct err **err);
 /* getopt_long's '?' or ':' for ARGV as one line; returns 125. */
 int cli_bad_flag(char **argv, int c);
 
@@ -186,6 +189,98 @@ int cli_prune_stopped(struct cli_ctx *ctx,
 		      bool (*match)(const struct container_record *r, void *arg), void *arg,
 		      uint64_t *reclaimed);
 int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
+
+/* ---- what the network, volume, image, container and system verbs
+ * share (cli/common.c) ---- */
+
+/*
+ * Adds the --label / --opt value ARG to the "k=v" strv *V (*N entries) as
+ * Docker's map options take it: "k" alone is k with an empty value, and a
+ * key given again replaces the earlier value (a record holds each key
+ * once). An empty key is refused like docker/cli's ValidateLabel; FLAG
+ * ("--label", "-o, --opt") names the flag in the message.
+ */
+int cli_kv_put(char ***v, size_t *n, const char *flag, const char *arg, struct err **err);
+
+/*
+ * The N `ls --filter` SPECS ("KEY=VALUE", '=' checked by the flag
+ * parser) as docker/cli splits them: key lower-cased, key and value
+ * trimmed of blanks, into *KEYS and *VALS (N strings each, malloc'd).
+ * Then as the daemon checks them: every key must be one of KNOWN
+ * (NULL-terminated), else "invalid filter 'KEY'" (the first unknown).
+ */
+int cli_filter_split(char *const *specs, size_t n, const char *const *known, char ***keys,
+		     char ***vals, struct err **err);
+
+/*
+ * Docker's prompt.Confirm for the prune verbs: asks "Are you sure you
+ * want to continue? [y/N] " (the caller printed its WARNING lines) and
+ * reads one line from stdin, even when it is not a terminal, as Docker
+ * does. True only for "y" or "Y" once blanks around it are trimmed; EOF
+ * is a no.
+ */
+bool cli_confirm(void);
+
+/* Docker's "Deleted WHAT:" block of a prune: the heading, NAMES one a
+ * line, a blank line; nothing at all when NAMES is NULL or empty. */
+void cli_print_deleted(const char *what, char *const *names);
+
+/* The flags of `network|volume|image|system prune`. */
+enum {
+	CLI_PRUNE_ALL = 1,     /* the verb takes -a, --all */
+	CLI_PRUNE_VOLUMES = 2, /* the verb takes --volumes */
+};
+struct cli_prune_flags {
+	bool all, force, volumes;
+	char **specs; /* the --filter values as given (malloc'd array, not its strings) */
+	size_t nspecs;
+};
+/*
+ * Parses ARGV of the prune verb VERB ("network prune") with getopt_long:
+ * -f/--force, --filter (repeatable; checked later by prune_filter_parse),
+ * --help (prints USAGE), and those of TAKES (CLI_PRUNE_*); no arguments.
+ * True when the verb goes on with *F (free F->specs); false when it is
+ * done, with *STATUS its exit status (0 after --help, else the refusal
+ * was printed).
+ */
+bool cli_prune_flags(int argc, char **argv, const char *verb, unsigned takes, const char *usage,
+		     struct cli_prune_flags *f, int *status);
+
+/* ---- list and inspect output (cli/table.c) ---- */
+
+/* The "k=v" strv KV as a JSON object ({} when empty; "k" alone has the
+ * value ""). NULL on ENOMEM. */
+json_t *cli_kv_json(char *const *kv);
+
+/*
+ * docker/cli's NewFormat for `network ls` and `volume ls`: "" and "table"
+ * are DEF (QUIET_DEF with -q), "json" is `{{json .}}`, anything else is
+ * the user's template (its "\t" unescaped), -q or not. A template that
+ * does not parse is "failed to parse template: ...", exit 1.
+ */
+struct fmt_template;
+int cli_ls_template(const char *format, bool quiet, const char *def, const char *quiet_def,
+		    struct fmt_template **t, struct err **err);
+/* Renders ROW (consumed: its reference is dropped) with T into *LINE; a
+ * template that fails on it is "template parsing error: ...", exit 1. */
+int cli_ls_row(const struct fmt_template *t, json_t *row, char **line, struct err **err);
+/* Prints the N rendered LINES: aligned in columns when T is a table,
+ * else one a line; then flushes stdout ("write" error when it fails). */
+int cli_ls_write(const struct fmt_template *t, char *const *lines, size_t n, struct err **err);
+
+/* `inspect -f FORMAT`: NULL *T for none or "json" (the default output),
+ * else the parsed template; "template parsing error: ...", exit 1. */
+int cli_inspect_template(const char *format, struct fmt_template **t, struct err **err);
+/*
+ * Prints the objects of the array ALL as `inspect` does: with T, each
+ * rendered and followed by a newline, every one before anything is
+ * printed, so a template that fails on one prints nothing ("template
+ * parsing error: ...", exit 1); without, the array as indented JSON
+ * ("[]" when empty). Then flushes stdout. WHAT ("network inspect") names
+ * the verb in an allocation error.
+ */
+int cli_inspect_print(const struct fmt_template *t, json_t *all, const char *what,
+		      struct err **err);
 /* `moat policy check -- run ARGS...`: run's parser and create's decisions,
  * nothing created; prints "allowed" (0) or "denied: ..." (1). ARGV[0] is
  * "run" or "create". */

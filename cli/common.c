@@ -1,10 +1,13 @@
 /*
  * cli/common.c - what every verb shares: one-line errors with Docker's
  * exit status, getopt failures, the invocation's audit configuration and
- * the audit record of a verb that changes the image store.
+ * the audit record of a verb that changes the image store; and what the
+ * network, volume, image and system verbs share: --label/--opt maps,
+ * `ls --filter` splitting, and prune's flags, prompt and listing.
  *
  * Runs as: the invoking user or root.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -309,4 +312,186 @@ int cli_strv_push_dup(char ***v, size_t *n, const char *s)
 		return -ENOMEM;
 	(*n)++;
 	return 0;
+}
+
+int cli_fail_daemon(struct err **err)
+{
+	if (*err && !(*err)->exit)
+		(*err)->exit = 1;
+	return cli_fail(err);
+}
+
+/* ---- flags the network, volume and prune verbs share ---- */
+
+int cli_kv_put(char ***v, size_t *n, const char *flag, const char *arg, struct err **err)
+{
+	size_t kl = strcspn(arg, "=");
+	const char *val = arg[kl] ? arg + kl + 1 : "";
+	char *kv = NULL, **nv;
+	size_t i;
+
+	for (i = 0; i < kl && isspace((unsigned char)arg[i]); i++)
+		;
+	if (i == kl)
+		return err_set(
+		    err, EINVAL,
+		    "invalid argument \"%s\" for \"%s\" flag: invalid %s '%s': empty name", arg,
+		    flag, !strcmp(flag, "--label") ? "label" : "option", arg);
+	if (asprintf(&kv, "%.*s=%s", (int)kl, arg, val) < 0)
+		return err_errno(err, ENOMEM, "%s", flag);
+	for (i = 0; i < *n; i++) {
+		if (!strncmp((*v)[i], kv, kl + 1)) {
+			free((*v)[i]);
+			(*v)[i] = kv;
+			return 0;
+		}
+	}
+	nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv) {
+		free(kv);
+		return err_errno(err, ENOMEM, "%s", flag);
+	}
+	*v = nv;
+	nv[(*n)++] = kv;
+	nv[*n] = NULL;
+	return 0;
+}
+
+/* [B, E) with blanks trimmed, malloc'd. */
+static char *trimmed(const char *b, const char *e)
+{
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	return strndup(b, (size_t)(e - b));
+}
+
+int cli_filter_split(char *const *specs, size_t n, const char *const *known, char ***keys,
+		     char ***vals, struct err **err)
+{
+	_cleanup_strv_ char **k = calloc(n + 1, sizeof(char *)),
+			    **v = calloc(n + 1, sizeof(char *));
+
+	if (!k || !v)
+		return err_errno(err, ENOMEM, "filter");
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(specs[i], '=');
+
+		k[i] = trimmed(specs[i], eq);
+		v[i] = trimmed(eq + 1, eq + 1 + strlen(eq + 1));
+		if (!k[i] || !v[i])
+			return err_errno(err, ENOMEM, "filter");
+		for (char *c = k[i]; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (known[j] && strcmp(k[i], known[j]))
+			j++;
+		if (!known[j])
+			return err_set(err, EINVAL, "invalid filter '%s'", k[i]);
+	}
+	*keys = steal_ptr(k);
+	*vals = steal_ptr(v);
+	return 0;
+}
+
+/* ---- prune ---- */
+
+bool cli_confirm(void)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	char *s, *e;
+
+	printf("Are you sure you want to continue? [y/N] ");
+	fflush(stdout);
+	if (getline(&line, &cap, stdin) <= 0)
+		return false;
+	for (s = line; *s == ' ' || *s == '\t'; s++)
+		;
+	for (e = s + strlen(s);
+	     e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');)
+		*--e = 0;
+	return !strcmp(s, "y") || !strcmp(s, "Y");
+}
+
+void cli_print_deleted(const char *what, char *const *names)
+{
+	if (!names || !names[0])
+		return;
+	printf("Deleted %s:\n", what);
+	for (size_t i = 0; names[i]; i++)
+		printf("%s\n", names[i]);
+	printf("\n");
+}
+
+bool cli_prune_flags(int argc, char **argv, const char *verb, unsigned takes, const char *usage,
+		     struct cli_prune_flags *f, int *status)
+{
+	/* Only the flags the verb takes are known to getopt_long, so any
+	 * other is refused as unknown, and abbreviations resolve as they
+	 * would in a table of the verb's own. */
+	static const struct option force = {"force", no_argument, NULL, 'f'},
+				   filter = {"filter", required_argument, NULL, 'F'},
+				   help = {"help", no_argument, NULL, 'h'},
+				   all = {"all", no_argument, NULL, 'a'},
+				   volumes = {"volumes", no_argument, NULL, 'V'};
+	struct option opts[6] = {{0}};
+	size_t no = 0;
+	struct err *err = NULL;
+	int c;
+
+	memset(f, 0, sizeof(*f));
+	*status = 125;
+	if (takes & CLI_PRUNE_ALL)
+		opts[no++] = all;
+	opts[no++] = force;
+	opts[no++] = filter;
+	if (takes & CLI_PRUNE_VOLUMES)
+		opts[no++] = volumes;
+	opts[no++] = help;
+	if (!(f->specs = calloc((size_t)argc + 1, sizeof(char *)))) {
+		err_errno(&err, ENOMEM, "%s", verb);
+		*status = cli_fail(&err);
+		return false;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, takes & CLI_PRUNE_ALL ? ":af" : ":f", opts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'a':
+			f->all = true;
+			break;
+		case 'f':
+			f->force = true;
+			break;
+		case 'F':
+			f->specs[f->nspecs++] = optarg;
+			break;
+		case 'V':
+			f->volumes = true;
+			break;
+		case 'h':
+			printf("%s", usage);
+			*status = 0;
+			goto done;
+		default:
+			*status = cli_bad_flag(argv, c);
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		err_set(&err, EINVAL, "\"%s\" accepts no arguments", verb);
+		*status = cli_fail(&err);
+		goto done;
+	}
+	return true;
+done:
+	free(f->specs);
+	f->specs = NULL;
+	return false;
 }

@@ -217,25 +217,11 @@ static int ps_print(struct cli_ctx *ctx, const struct ps_opts *o, const struct f
 					     &env.size_rootfs);
 		r = engine_inspect_ps_row(rec, st, &env, o->trunc, &row, err);
 		engine_net_state_free(&net);
-		if (r < 0)
+		if (r < 0 || (r = cli_ls_row(t, row, &lines[k], err)) < 0)
 			goto out;
-		r = fmt_template_to_string(t, row, NULL, &lines[k], err);
-		json_decref(row);
-		if (r < 0) {
-			err_prefix(err, "template parsing error");
-			(*err)->exit = 1;
-			goto out;
-		}
 		k++;
 	}
-	if (table) {
-		r = fmt_table_write(stdout, lines, k, err);
-	} else {
-		for (size_t i = 0; i < k; i++)
-			printf("%s\n", lines[i]);
-	}
-	if (r == 0 && fflush(stdout) == EOF)
-		r = err_errno(err, errno, "write");
+	r = cli_ls_write(t, lines, k, err);
 out:
 	for (size_t i = 0; lines && i < n + 1; i++)
 		free(lines[i]);

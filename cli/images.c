@@ -824,19 +824,12 @@ static bool prune_confirmed(bool all)
 	return (s[0] == 'y' || s[0] == 'Y') && (!s[1] || s[1] == '\n' || s[1] == '\r');
 }
 
+/* Appends copies of the strings of ADD to the strv *V of *N. */
 static int strv_add(char ***v, size_t *n, char *const *add)
 {
-	for (; add && *add; add++) {
-		char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-		if (!nv)
+	for (; add && *add; add++)
+		if (cli_strv_push_dup(v, n, *add) < 0)
 			return -ENOMEM;
-		*v = nv;
-		nv[*n] = strdup(*add);
-		nv[*n + 1] = NULL;
-		if (!nv[*n])
-			return -ENOMEM;
-		(*n)++;
-	}
 	return 0;
 }
 
@@ -946,12 +939,7 @@ int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint6
 		err_free(&err);
 	}
 	*reclaimed += gc.bytes;
-	if (nl) {
-		printf("Deleted Images:\n");
-		for (size_t i = 0; i < nl; i++)
-			printf("%s\n", lines[i]);
-		printf("\n");
-	}
+	cli_print_deleted("Images", lines);
 	fflush(stdout);
 	if (cli_audit_outcome(alog, "image.prune", "untagged", all_untagged, "deleted", all_deleted,
 			      first))
@@ -967,62 +955,30 @@ int cli_image_prune_run(struct cli_ctx *ctx, const struct prune_filter *f, uint6
  * and, without -a, that have no name; then the store's garbage. */
 static int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
+	struct cli_prune_flags pf;
 	struct prune_filter f;
 	struct prune_clock clk;
 	struct err *err = NULL;
-	size_t nspecs = 0;
 	uint64_t reclaimed = 0;
-	bool all = false, force = false;
 	char size[32];
-	int c, ret;
+	int ret;
 
-	if (!specs) {
-		err_errno(&err, ENOMEM, "image prune");
-		return cli_fail(&err);
-	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'F':
-			specs[nspecs++] = optarg;
-			break;
-		case 'h':
-			printf(
-			    "Usage: moat image prune [OPTIONS]\n\nRemove unused images\n\n"
-			    "Options:\n"
-			    "  -a, --all             Remove all unused images, not just dangling "
-			    "ones\n"
-			    "      --filter filter   Provide filter values (e.g. "
-			    "\"until=<timestamp>\")\n"
-			    "  -f, --force           Do not prompt for confirmation\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (optind < argc) {
-		err_set(&err, EINVAL, "\"image prune\" accepts no arguments");
-		return cli_fail(&err);
-	}
+	if (!cli_prune_flags(argc, argv, "image prune", CLI_PRUNE_ALL,
+			     "Usage: moat image prune [OPTIONS]\n\nRemove unused images\n\n"
+			     "Options:\n"
+			     "  -a, --all             Remove all unused images, not just dangling "
+			     "ones\n"
+			     "      --filter filter   Provide filter values (e.g. "
+			     "\"until=<timestamp>\")\n"
+			     "  -f, --force           Do not prompt for confirmation\n",
+			     &pf, &ret))
+		return ret;
 	cli_prune_clock(&clk);
-	if (prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &f, &err) < 0)
+	ret = prune_filter_parse(pf.specs, pf.nspecs, PRUNE_IMAGES, pf.all, &clk, &f, &err);
+	free(pf.specs);
+	if (ret < 0)
 		return cli_fail(&err);
-	if (!force && !prune_confirmed(all)) {
+	if (!pf.force && !prune_confirmed(pf.all)) {
 		prune_filter_clear(&f);
 		printf("Total reclaimed space: 0B\n");
 		return 0;

@@ -206,15 +206,8 @@ int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_o
 			container_only ? "container " : "");
 		return cli_fail(&err);
 	}
-	/* "json" is the default output; Docker's inspect does not unescape
-	 * "\t" the way its list formats do. */
-	if (format && *format && strcmp(format, "json") != 0) {
-		if (fmt_template_parse(format, &t, &err) < 0) {
-			err_prefix(&err, "template parsing error");
-			err->exit = 1;
-			return cli_fail(&err);
-		}
-	}
+	if (cli_inspect_template(format, &t, &err) < 0)
+		return cli_fail(&err);
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		const char *ref = argv[i];
 		json_t *obj = NULL;
@@ -241,46 +234,7 @@ int cli_inspect_run(struct cli_ctx *ctx, int argc, char **argv, bool container_o
 			goto out;
 		}
 	}
-	if (t) {
-		/* every object rendered before anything is printed: a template
-		 * that fails on one prints nothing (as Docker's inspector) */
-		_cleanup_free_ char *text = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&text, &len);
-		json_t *obj;
-
-		if (!f) {
-			err_errno(&err, errno, "inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		r = 0; /* an unknown name earlier is reported after the others */
-		json_array_foreach (all, i, obj) {
-			if ((r = fmt_template_render(t, obj, f, &err)) < 0)
-				break;
-			fputc('\n', f);
-		}
-		if (fclose(f) != 0 && r == 0)
-			r = err_errno(&err, ENOMEM, "inspect");
-		if (r < 0) {
-			err_prefix(&err, "template parsing error");
-			err->exit = 1;
-			r = cli_fail(&err);
-			goto out;
-		}
-		fwrite(text, 1, len, stdout);
-	} else {
-		_cleanup_free_ char *text = cli_json_dump(all, JSON_INDENT(4));
-
-		if (!text) {
-			err_errno(&err, ENOMEM, "inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		printf("%s\n", text);
-	}
-	if (fflush(stdout) == EOF) {
-		err_errno(&err, errno, "write");
+	if (cli_inspect_print(t, all, "inspect", &err) < 0) {
 		r = cli_fail(&err);
 		goto out;
 	}

@@ -28,7 +28,6 @@
  * driver or option, an overlapping pool, a network in use or missing, an
  * unknown `ls` filter, a template that fails).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -52,93 +51,10 @@
 
 /* ---- small helpers ---- */
 
-/* Docker's daemon errors exit 1; moat's own keep what they carry. */
-static int fail_daemon(struct err **err)
-{
-	if (*err && !(*err)->exit)
-		(*err)->exit = 1;
-	return cli_fail(err);
-}
-
 static bool builtin(const struct net_network *n)
 {
 	return !strcmp(n->name, "none") || !strcmp(n->name, "host") ||
 	       !strcmp(n->name, ENGINE_NETWORK_DEFAULT);
-}
-
-/*
- * Adds the --label / --opt value ARG to the "k=v" strv *V (*N entries) as
- * Docker's map options take it: "k" alone is k with an empty value, and a
- * key given again replaces the earlier value. An empty key is refused
- * like docker/cli's ValidateLabel.
- */
-static int kv_put(char ***v, size_t *n, const char *flag, const char *arg, struct err **err)
-{
-	size_t kl = strcspn(arg, "=");
-	const char *val = arg[kl] ? arg + kl + 1 : "";
-	char *kv = NULL, **nv;
-	size_t i;
-
-	for (i = 0; i < kl && isspace((unsigned char)arg[i]); i++)
-		;
-	if (i == kl)
-		return err_set(
-		    err, EINVAL,
-		    "invalid argument \"%s\" for \"%s\" flag: invalid %s '%s': empty name", arg,
-		    flag, !strcmp(flag, "--label") ? "label" : "option", arg);
-	if (asprintf(&kv, "%.*s=%s", (int)kl, arg, val) < 0)
-		return err_errno(err, ENOMEM, "%s", flag);
-	for (i = 0; i < *n; i++) {
-		if (!strncmp((*v)[i], kv, kl + 1)) {
-			free((*v)[i]);
-			(*v)[i] = kv;
-			return 0;
-		}
-	}
-	nv = realloc(*v, (*n + 2) * sizeof(char *));
-	if (!nv) {
-		free(kv);
-		return err_errno(err, ENOMEM, "%s", flag);
-	}
-	*v = nv;
-	nv[(*n)++] = kv;
-	nv[*n] = NULL;
-	return 0;
-}
-
-static int strv_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	nv[*n + 1] = NULL;
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-/* Docker's prompt.Confirm: one line, trimmed, "y" or "Y". */
-static bool confirmed(void)
-{
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	char *s, *e;
-
-	printf("WARNING! This will remove all custom networks not used by at least one "
-	       "container.\nAre you sure you want to continue? [y/N] ");
-	fflush(stdout);
-	if (getline(&line, &cap, stdin) <= 0)
-		return false;
-	for (s = line; *s == ' ' || *s == '\t'; s++)
-		;
-	for (e = s + strlen(s);
-	     e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');)
-		*--e = 0;
-	return !strcmp(s, "y") || !strcmp(s, "Y");
 }
 
 /* An audit record of EVENT for network NAME (ID and DRIVER may be NULL). */
@@ -154,25 +70,6 @@ static struct audit_event *net_event(const char *event, const char *name, const 
 	if (e && driver && *driver)
 		audit_event_str(e, "driver", driver);
 	return e;
-}
-
-/* The "k=v" strv KV as a JSON object ({} when empty). */
-static json_t *kv_json(char *const *kv)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	for (; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		_cleanup_free_ char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
-
-		if (!k || json_object_set_new(o, k, json_string(eq ? eq + 1 : "")) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
 }
 
 /* set_new takes V even when it fails; a NULL V is an allocation failure. */
@@ -229,8 +126,9 @@ static int network_json(const struct net_network *n, json_t **out, struct err **
 	    put(o, "Internal", json_boolean(n->internal)) < 0 ||
 	    put(o, "Attachable", json_false()) < 0 || put(o, "Ingress", json_false()) < 0 ||
 	    put(o, "ConfigFrom", steal_ptr(from)) < 0 || put(o, "ConfigOnly", json_false()) < 0 ||
-	    put(o, "Containers", json_object()) < 0 || put(o, "Options", kv_json(n->options)) < 0 ||
-	    put(o, "Labels", kv_json(n->labels)) < 0)
+	    put(o, "Containers", json_object()) < 0 ||
+	    put(o, "Options", cli_kv_json(n->options)) < 0 ||
+	    put(o, "Labels", cli_kv_json(n->labels)) < 0)
 		return err_errno(err, ENOMEM, "network %s", n->name);
 	*out = steal_ptr(o);
 	return 0;
@@ -271,11 +169,11 @@ static int cmd_network_create(struct cli_ctx *ctx, int argc, char **argv)
 			o.driver = optarg;
 			break;
 		case 'o':
-			if (kv_put(&options, &no, "-o, --opt", optarg, &err) < 0)
+			if (cli_kv_put(&options, &no, "-o, --opt", optarg, &err) < 0)
 				return cli_fail(&err);
 			break;
 		case OPT_LABEL:
-			if (kv_put(&labels, &nl, "--label", optarg, &err) < 0)
+			if (cli_kv_put(&labels, &nl, "--label", optarg, &err) < 0)
 				return cli_fail(&err);
 			break;
 		case OPT_SUBNET:
@@ -338,7 +236,7 @@ static int cmd_network_create(struct cli_ctx *ctx, int argc, char **argv)
 				 net_event("network.create", o.name, NULL,
 					   o.driver && *o.driver ? o.driver : "bridge"),
 				 err);
-		return fail_daemon(&err);
+		return cli_fail_daemon(&err);
 	}
 	printf("%s\n", n.id);
 	fflush(stdout);
@@ -377,16 +275,6 @@ static void ls_filter_clear(struct ls_filter *f)
 	prune_filter_clear(&f->l);
 }
 
-/* [B, E) with blanks trimmed, malloc'd. */
-static char *trimmed(const char *b, const char *e)
-{
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	return strndup(b, (size_t)(e - b));
-}
-
 /*
  * The N SPECS ("KEY=VALUE", '=' checked by the flag parser) as docker/cli
  * splits them (key lower-cased, both trimmed) and as the daemon checks
@@ -397,37 +285,24 @@ static char *trimmed(const char *b, const char *e)
  */
 static int ls_filter_parse(char **specs, size_t n, struct ls_filter *f, struct err **err)
 {
-	_cleanup_strv_ char **keys = calloc(n + 1, sizeof(char *)),
-			    **vals = calloc(n + 1, sizeof(char *)), **labels = NULL;
+	static const char *const known[] = {"name", "id", "driver", "label", "type", "scope", NULL};
+	_cleanup_strv_ char **keys = NULL, **vals = NULL, **labels = NULL;
 	size_t nn = 0, ni = 0, nd = 0, nl = 0;
+	int ret;
 
 	memset(f, 0, sizeof(*f));
 	f->type = f->scope = -1;
-	if (!keys || !vals)
-		return err_errno(err, ENOMEM, "filter");
-	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(specs[i], '=');
-
-		keys[i] = trimmed(specs[i], eq);
-		vals[i] = trimmed(eq + 1, eq + 1 + strlen(eq + 1));
-		if (!keys[i] || !vals[i])
-			return err_errno(err, ENOMEM, "filter");
-		for (char *k = keys[i]; *k; k++)
-			*k = (char)tolower((unsigned char)*k);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i], "name") && strcmp(keys[i], "id") && strcmp(keys[i], "driver") &&
-		    strcmp(keys[i], "label") && strcmp(keys[i], "type") && strcmp(keys[i], "scope"))
-			return err_set(err, EINVAL, "invalid filter '%s'", keys[i]);
+	if ((ret = cli_filter_split(specs, n, known, &keys, &vals, err)) < 0)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
 		int r = 0;
 
 		if (!strcmp(keys[i], "name")) {
-			r = strv_push(&f->names, &nn, vals[i]);
+			r = cli_strv_push_dup(&f->names, &nn, vals[i]);
 		} else if (!strcmp(keys[i], "id")) {
-			r = strv_push(&f->ids, &ni, vals[i]);
+			r = cli_strv_push_dup(&f->ids, &ni, vals[i]);
 		} else if (!strcmp(keys[i], "driver")) {
-			r = strv_push(&f->drivers, &nd, vals[i]);
+			r = cli_strv_push_dup(&f->drivers, &nd, vals[i]);
 		} else if (!strcmp(keys[i], "type")) {
 			int t = !strcmp(vals[i], "custom")    ? 0
 				: !strcmp(vals[i], "builtin") ? 1
@@ -451,7 +326,7 @@ static int ls_filter_parse(char **specs, size_t n, struct ls_filter *f, struct e
 			_cleanup_free_ char *spec = NULL;
 
 			if (asprintf(&spec, "label=%s", vals[i]) < 0 ||
-			    strv_push(&labels, &nl, spec) < 0)
+			    cli_strv_push_dup(&labels, &nl, spec) < 0)
 				r = -ENOMEM;
 		}
 		if (r < 0) {
@@ -553,31 +428,6 @@ static const char *ls_header(const char *field)
 	return NULL;
 }
 
-/* docker/cli's network NewFormat: "" and "table" are the default table
- * (the ids alone with -q), "json" is `{{json .}}`, anything else is the
- * user's template, -q or not. */
-static int ls_template(const char *format, bool quiet, struct fmt_template **t, struct err **err)
-{
-	_cleanup_free_ char *un = NULL;
-	int r;
-
-	*t = NULL;
-	if (format && !strcmp(format, "json"))
-		return fmt_template_parse("{{json .}}", t, err);
-	if (format && *format && !fmt_template_default_table(format)) {
-		if (!(un = fmt_unescape(format)))
-			return err_errno(err, ENOMEM, "--format");
-		if ((r = fmt_template_parse(un, t, err)) < 0) {
-			err_prefix(err, "failed to parse template");
-			(*err)->exit = 1;
-			return r;
-		}
-		if (*t)
-			return 0;
-	}
-	return fmt_template_parse(quiet ? LS_QUIET : LS_DEFAULT, t, err);
-}
-
 static int ls_print(struct cli_ctx *ctx, const struct fmt_template *t, const struct ls_filter *f,
 		    bool trunc, struct err **err)
 {
@@ -604,25 +454,12 @@ static int ls_print(struct cli_ctx *ctx, const struct fmt_template *t, const str
 
 		if (!ls_filter_match(f, &v[i]))
 			continue;
-		if ((r = ls_row(&v[i], trunc, &row, err)) < 0)
+		if ((r = ls_row(&v[i], trunc, &row, err)) < 0 ||
+		    (r = cli_ls_row(t, row, &lines[k], err)) < 0)
 			goto out;
-		r = fmt_template_to_string(t, row, NULL, &lines[k], err);
-		json_decref(row);
-		if (r < 0) {
-			err_prefix(err, "template parsing error");
-			(*err)->exit = 1;
-			goto out;
-		}
 		k++;
 	}
-	if (table) {
-		r = fmt_table_write(stdout, lines, k, err);
-	} else {
-		for (size_t i = 0; i < k; i++)
-			printf("%s\n", lines[i]);
-	}
-	if (r == 0 && fflush(stdout) == EOF)
-		r = err_errno(err, errno, "write");
+	r = cli_ls_write(t, lines, k, err);
 out:
 	for (size_t i = 0; lines && i < n + 2; i++)
 		free(lines[i]);
@@ -697,8 +534,8 @@ static int cmd_network_ls(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (ls_filter_parse(specs, nspecs, &f, &err) < 0)
-		return fail_daemon(&err);
-	if (ls_template(format, quiet, &t, &err) < 0) {
+		return cli_fail_daemon(&err);
+	if (cli_ls_template(format, quiet, LS_DEFAULT, LS_QUIET, &t, &err) < 0) {
 		ls_filter_clear(&f);
 		return cli_fail(&err);
 	}
@@ -725,12 +562,11 @@ static int cmd_network_inspect(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	_cleanup_json_ json_t *all = json_array();
 	_cleanup_free_ char **missing = calloc((size_t)argc + 1, sizeof(char *));
-	_cleanup_free_ char *text = NULL;
 	struct fmt_template *t = NULL;
 	struct engine_ctx ec;
 	struct err *err = NULL;
 	const char *format = NULL;
-	size_t nmissing = 0, len = 0;
+	size_t nmissing = 0;
 	int c, r = 0, status = 0;
 
 	if (!all || !missing) {
@@ -757,12 +593,8 @@ static int cmd_network_inspect(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&err, EINVAL, "\"network inspect\" requires at least 1 argument");
 		return cli_fail(&err);
 	}
-	if (format && *format && strcmp(format, "json") != 0 &&
-	    fmt_template_parse(format, &t, &err) < 0) {
-		err_prefix(&err, "template parsing error");
-		err->exit = 1;
+	if (cli_inspect_template(format, &t, &err) < 0)
 		return cli_fail(&err);
-	}
 	cli_engine_ctx(ctx, &ec);
 	for (int i = optind; i < argc; i++) {
 		struct net_network n = {0};
@@ -787,41 +619,7 @@ static int cmd_network_inspect(struct cli_ctx *ctx, int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (t) {
-		FILE *f = open_memstream(&text, &len);
-		size_t i;
-		json_t *obj;
-
-		if (!f) {
-			err_errno(&err, errno, "network inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		r = 0;
-		json_array_foreach (all, i, obj) {
-			if ((r = fmt_template_render(t, obj, f, &err)) < 0)
-				break;
-			fputc('\n', f);
-		}
-		if (fclose(f) != 0 && r == 0)
-			r = err_errno(&err, ENOMEM, "network inspect");
-		if (r < 0) {
-			err_prefix(&err, "template parsing error");
-			err->exit = 1;
-			r = cli_fail(&err);
-			goto out;
-		}
-		fwrite(text, 1, len, stdout);
-	} else {
-		if (!(text = cli_json_dump(all, JSON_INDENT(4)))) {
-			err_errno(&err, ENOMEM, "network inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		printf("%s\n", text);
-	}
-	if (fflush(stdout) == EOF) {
-		err_errno(&err, errno, "write");
+	if (cli_inspect_print(t, all, "network inspect", &err) < 0) {
 		r = cli_fail(&err);
 		goto out;
 	}
@@ -907,61 +705,37 @@ static int cmd_network_rm(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cmd_network_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
 	_cleanup_strv_ char **removed = NULL;
+	struct cli_prune_flags pf;
 	struct audit_log *alog = NULL;
 	struct audit_event *ev;
 	struct engine_ctx ec;
 	struct prune_filter f;
 	struct prune_clock clk;
 	struct err *err = NULL;
-	size_t nspecs = 0;
-	bool force = false;
-	int c, ret;
+	int ret;
 
-	if (!specs) {
-		err_errno(&err, ENOMEM, "network prune");
-		return cli_fail(&err);
-	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 'F':
-			specs[nspecs++] = optarg;
-			break;
-		case 'h':
-			printf(
-			    "Usage: moat network prune [OPTIONS]\n\nRemove all unused networks\n\n"
-			    "Options:\n"
-			    "      --filter filter   Provide filter values (e.g. "
-			    "\"until=<timestamp>\")\n"
-			    "  -f, --force           Do not prompt for confirmation\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (optind < argc) {
-		err_set(&err, EINVAL, "\"network prune\" accepts no arguments");
-		return cli_fail(&err);
-	}
+	if (!cli_prune_flags(argc, argv, "network prune", 0,
+			     "Usage: moat network prune [OPTIONS]\n\nRemove all unused networks\n\n"
+			     "Options:\n"
+			     "      --filter filter   Provide filter values (e.g. "
+			     "\"until=<timestamp>\")\n"
+			     "  -f, --force           Do not prompt for confirmation\n",
+			     &pf, &ret))
+		return ret;
 	/* Networks take the containers' filters: until, label, label!. */
 	cli_prune_clock(&clk);
-	if (prune_filter_parse(specs, nspecs, PRUNE_CONTAINERS, false, &clk, &f, &err) < 0)
+	ret = prune_filter_parse(pf.specs, pf.nspecs, PRUNE_CONTAINERS, false, &clk, &f, &err);
+	free(pf.specs);
+	if (ret < 0)
 		return cli_fail(&err);
-	if (!force && !confirmed()) {
-		prune_filter_clear(&f);
-		return 0;
+	if (!pf.force) {
+		printf("WARNING! This will remove all custom networks not used by at least one "
+		       "container.\n");
+		if (!cli_confirm()) {
+			prune_filter_clear(&f);
+			return 0;
+		}
 	}
 	cli_engine_ctx(ctx, &ec);
 	if (cli_audit_begin(ctx, &alog, &err) < 0) {
@@ -974,12 +748,7 @@ static int cmd_network_prune(struct cli_ctx *ctx, int argc, char **argv)
 		cli_audit_outcome(alog, "network.prune", "names", NULL, NULL, NULL, err);
 		return cli_fail(&err);
 	}
-	if (removed[0]) {
-		printf("Deleted Networks:\n");
-		for (size_t i = 0; removed[i]; i++)
-			printf("%s\n", removed[i]);
-		printf("\n");
-	}
+	cli_print_deleted("Networks", removed);
 	fflush(stdout);
 	ev = audit_event_new("network.prune");
 	if (ev)

@@ -20,7 +20,6 @@
  *    image.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,14 +45,10 @@ void cli_prune_clock(struct prune_clock *clk)
 	clk->utc_offset = localtime_r(&t, &tm) ? (int32_t)tm.tm_gmtoff : 0;
 }
 
-/* Docker's prompt.Confirm: one line, trimmed, "y" or "Y". */
+/* Docker's warning of what `system prune` removes, filters included,
+ * then its prompt. */
 static bool confirmed(bool all, bool volumes, const struct prune_filter *f)
 {
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	char *s, *e;
-
 	printf("WARNING! This will remove:\n  - all stopped containers\n  - %s\n",
 	       all ? "all images without at least one container associated to them"
 		   : "all dangling images");
@@ -64,17 +59,8 @@ static bool confirmed(bool all, bool volumes, const struct prune_filter *f)
 		for (size_t i = 0; i < f->n_shown; i++)
 			printf("  - %s\n", f->shown[i]);
 	}
-	printf("\nAre you sure you want to continue? [y/N] ");
-	fflush(stdout);
-	n = getline(&line, &cap, stdin);
-	if (n <= 0)
-		return false;
-	for (s = line; *s == ' ' || *s == '\t'; s++)
-		;
-	for (e = s + strlen(s);
-	     e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');)
-		*--e = 0;
-	return !strcmp(s, "y") || !strcmp(s, "Y");
+	printf("\n");
+	return cli_confirm();
 }
 
 static bool keep_container(const struct container_record *r, void *arg)
@@ -84,73 +70,39 @@ static bool keep_container(const struct container_record *r, void *arg)
 
 static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},	      {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'}, {"volumes", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
-	};
-	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
+	struct cli_prune_flags pf;
 	struct prune_filter fc = {0}, fi = {0}, fv = {0};
-	uint64_t rv = 0;
-	bool volumes = false;
-	int sv = 0;
 	struct prune_clock clk;
 	struct err *err = NULL;
-	uint64_t rc = 0, ri = 0;
-	size_t nspecs = 0;
-	bool all = false, force = false;
+	uint64_t rc = 0, ri = 0, rv = 0;
 	char size[32];
-	int c, sc, si;
+	int sc, si, sv = 0;
 
-	if (!specs) {
-		err_errno(&err, ENOMEM, "system prune");
-		return cli_fail(&err);
-	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'F':
-			specs[nspecs++] = optarg;
-			break;
-		case 'V':
-			volumes = true;
-			break;
-		case 'h':
-			printf("Usage: moat system prune [OPTIONS]\n\nRemove unused data\n\n"
-			       "Options:\n"
-			       "  -a, --all             Remove all unused images not just dangling "
-			       "ones\n"
-			       "      --filter filter   Provide filter values (e.g. "
-			       "\"label=<key>=<value>\")\n"
-			       "  -f, --force           Do not prompt for confirmation\n"
-			       "      --volumes         Prune anonymous volumes\n");
-			return 0;
-		default:
-			return cli_bad_flag(argv, c);
-		}
-	}
-	if (optind < argc) {
-		err_set(&err, EINVAL, "\"system prune\" accepts no arguments");
-		return cli_fail(&err);
-	}
+	if (!cli_prune_flags(argc, argv, "system prune", CLI_PRUNE_ALL | CLI_PRUNE_VOLUMES,
+			     "Usage: moat system prune [OPTIONS]\n\nRemove unused data\n\n"
+			     "Options:\n"
+			     "  -a, --all             Remove all unused images not just dangling "
+			     "ones\n"
+			     "      --filter filter   Provide filter values (e.g. "
+			     "\"label=<key>=<value>\")\n"
+			     "  -f, --force           Do not prompt for confirmation\n"
+			     "      --volumes         Prune anonymous volumes\n",
+			     &pf, &sc))
+		return sc;
 	/* One "now" for both kinds, as the user gave it once. */
 	cli_prune_clock(&clk);
-	if (prune_filter_parse(specs, nspecs, PRUNE_CONTAINERS, all, &clk, &fc, &err) < 0 ||
-	    prune_filter_parse(specs, nspecs, PRUNE_IMAGES, all, &clk, &fi, &err) < 0 ||
-	    (volumes &&
-	     prune_filter_parse(specs, nspecs, PRUNE_VOLUMES, false, &clk, &fv, &err) < 0)) {
+	if (prune_filter_parse(pf.specs, pf.nspecs, PRUNE_CONTAINERS, pf.all, &clk, &fc, &err) <
+		0 ||
+	    prune_filter_parse(pf.specs, pf.nspecs, PRUNE_IMAGES, pf.all, &clk, &fi, &err) < 0 ||
+	    (pf.volumes &&
+	     prune_filter_parse(pf.specs, pf.nspecs, PRUNE_VOLUMES, false, &clk, &fv, &err) < 0)) {
 		prune_filter_clear(&fc);
 		prune_filter_clear(&fi);
+		free(pf.specs);
 		return cli_fail(&err);
 	}
-	if (!force && !confirmed(all, volumes, &fc)) {
+	free(pf.specs);
+	if (!pf.force && !confirmed(pf.all, pf.volumes, &fc)) {
 		/* Docker: cancelled, nothing removed, nothing more said. */
 		prune_filter_clear(&fc);
 		prune_filter_clear(&fi);
@@ -161,7 +113,7 @@ static int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
 	si = sc == 125 ? 125 : cli_image_prune_run(ctx, &fi, &ri);
 	/* Volumes after containers: those only removed containers used are
 	 * unused now. */
-	if (volumes && sc != 125 && si != 125)
+	if (pf.volumes && sc != 125 && si != 125)
 		sv = cli_volume_prune_run(ctx, false, &fv, &rv);
 	prune_filter_clear(&fc);
 	prune_filter_clear(&fi);

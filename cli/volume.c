@@ -29,7 +29,6 @@
  * name taken by another driver, a volume in use or missing, an unknown
  * `ls` filter, a template that fails).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -57,15 +56,6 @@
 
 /* ---- small helpers ---- */
 
-/* Docker's daemon errors exit 1; moat's own (no memory, no state) keep
- * whatever status they carry. */
-static int fail_daemon(struct err **err)
-{
-	if (*err && !(*err)->exit)
-		(*err)->exit = 1;
-	return cli_fail(err);
-}
-
 /* Unix ns as RFC 3339 to the second in UTC, as Docker's daemon formats a
  * volume's CreatedAt (time.RFC3339). */
 static void rfc3339(int64_t ns, char *buf, size_t len)
@@ -75,67 +65,6 @@ static void rfc3339(int64_t ns, char *buf, size_t len)
 
 	if (ns <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(buf, len, "%s", INSPECT_ZERO_TIME);
-}
-
-/*
- * Adds the --label / --opt value ARG to the "k=v" strv *V (*N entries) as
- * Docker's map options take it: "k" alone is k with an empty value, and a
- * key given again replaces the earlier value (the record holds each key
- * once). An empty key is refused like docker/cli's ValidateLabel.
- */
-static int kv_put(char ***v, size_t *n, const char *flag, const char *arg, struct err **err)
-{
-	size_t kl = strcspn(arg, "=");
-	const char *val = arg[kl] ? arg + kl + 1 : "";
-	char *kv = NULL, **nv;
-	size_t i;
-
-	for (i = 0; i < kl && isspace((unsigned char)arg[i]); i++)
-		;
-	if (i == kl)
-		return err_set(
-		    err, EINVAL,
-		    "invalid argument \"%s\" for \"%s\" flag: invalid %s '%s': empty name", arg,
-		    flag, !strcmp(flag, "--label") ? "label" : "option", arg);
-	if (asprintf(&kv, "%.*s=%s", (int)kl, arg, val) < 0)
-		return err_errno(err, ENOMEM, "%s", flag);
-	for (i = 0; i < *n; i++) {
-		if (!strncmp((*v)[i], kv, kl + 1)) {
-			free((*v)[i]);
-			(*v)[i] = kv;
-			return 0;
-		}
-	}
-	nv = realloc(*v, (*n + 2) * sizeof(char *));
-	if (!nv) {
-		free(kv);
-		return err_errno(err, ENOMEM, "%s", flag);
-	}
-	*v = nv;
-	nv[(*n)++] = kv;
-	nv[*n] = NULL;
-	return 0;
-}
-
-/* Docker's prompt.Confirm: one line, trimmed, "y" or "Y". */
-static bool confirmed(bool all)
-{
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	char *s, *e;
-
-	printf("WARNING! This will remove %s local volumes not used by at least one container.\n"
-	       "Are you sure you want to continue? [y/N] ",
-	       all ? "all" : "anonymous");
-	fflush(stdout);
-	if (getline(&line, &cap, stdin) <= 0)
-		return false;
-	for (s = line; *s == ' ' || *s == '\t'; s++)
-		;
-	for (e = s + strlen(s);
-	     e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');)
-		*--e = 0;
-	return !strcmp(s, "y") || !strcmp(s, "Y");
 }
 
 /* An audit record of EVENT for volume NAME of DRIVER (either may be NULL). */
@@ -150,37 +79,18 @@ static struct audit_event *vol_event(const char *event, const char *name, const 
 	return e;
 }
 
-/* The "k=v" strv KV as a JSON object, {} when empty: what Docker shows for
- * a volume `volume create` made (its CLI always sends both maps), and what
- * a template prints as "map[]". Keys are unique in a record. */
-static json_t *kv_json(char *const *kv)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	for (; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		_cleanup_free_ char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
-
-		if (!k || json_object_set_new(o, k, json_string(eq ? eq + 1 : "")) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
 /* Docker's `volume inspect` object, its keys in the API type's order.
  * STATUS: the plugin's Status (JSON text) or NULL, shown only when there
  * is one (omitempty). A volume that is only a plugin's (not RECORDED)
- * has no labels or options Docker knows of: null, as Docker prints. */
+ * has no labels or options Docker knows of: null, as Docker prints; one
+ * `volume create` made has both maps, {} when empty (its CLI always
+ * sends both), which a template prints as "map[]". */
 static int volume_json(const struct volume *v, const char *status, bool recorded, json_t **out,
 		       struct err **err)
 {
 	_cleanup_json_ json_t *o = json_object(),
-			      *labels = recorded ? kv_json(v->labels) : json_null(),
-			      *opts = recorded ? kv_json(v->options) : json_null(), *st = NULL;
+			      *labels = recorded ? cli_kv_json(v->labels) : json_null(),
+			      *opts = recorded ? cli_kv_json(v->options) : json_null(), *st = NULL;
 	char created[INSPECT_TIME_MAX];
 
 	/* Decoded by jansson from the plugin's reply and encoded again: it
@@ -241,11 +151,11 @@ static int cmd_volume_create(struct cli_ctx *ctx, int argc, char **argv)
 			driver = optarg;
 			break;
 		case 'o':
-			if (kv_put(&options, &no, "-o, --opt", optarg, &err) < 0)
+			if (cli_kv_put(&options, &no, "-o, --opt", optarg, &err) < 0)
 				return cli_fail(&err);
 			break;
 		case 'l':
-			if (kv_put(&labels, &nl, "--label", optarg, &err) < 0)
+			if (cli_kv_put(&labels, &nl, "--label", optarg, &err) < 0)
 				return cli_fail(&err);
 			break;
 		case 'h':
@@ -278,7 +188,7 @@ static int cmd_volume_create(struct cli_ctx *ctx, int argc, char **argv)
 	if (engine_volume_create(&ec, &ident, name, driver, labels, options, false, &v, &existed,
 				 &err) < 0) {
 		cli_audit_finish(alog, vol_event("volume.create", name, driver), err);
-		return fail_daemon(&err);
+		return cli_fail_daemon(&err);
 	}
 	printf("%s\n", v.name);
 	fflush(stdout);
@@ -308,31 +218,6 @@ static void ls_filter_clear(struct ls_filter *f)
 	prune_filter_clear(&f->l);
 }
 
-static int strv_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	nv[*n + 1] = NULL;
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-/* S's bytes [B, E) with blanks trimmed, malloc'd. */
-static char *trimmed(const char *b, const char *e)
-{
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	return strndup(b, (size_t)(e - b));
-}
-
 /*
  * The N SPECS ("KEY=VALUE", '=' checked by the flag parser) as docker/cli
  * splits them (key lower-cased, both trimmed) and as the daemon checks
@@ -342,29 +227,16 @@ static char *trimmed(const char *b, const char *e)
  */
 static int ls_filter_parse(char **specs, size_t n, struct ls_filter *f, struct err **err)
 {
-	_cleanup_strv_ char **keys = calloc(n + 1, sizeof(char *)),
-			    **vals = calloc(n + 1, sizeof(char *)), **labels = NULL;
+	static const char *const known[] = {"dangling", "driver", "label", "name", NULL};
+	_cleanup_strv_ char **keys = NULL, **vals = NULL, **labels = NULL;
 	bool d_true = false, d_false = false, d_any = false;
 	size_t nd = 0, nn = 0, nl = 0;
+	int ret;
 
 	memset(f, 0, sizeof(*f));
 	f->dangling = -1;
-	if (!keys || !vals)
-		return err_errno(err, ENOMEM, "filter");
-	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(specs[i], '=');
-
-		keys[i] = trimmed(specs[i], eq);
-		vals[i] = trimmed(eq + 1, eq + 1 + strlen(eq + 1));
-		if (!keys[i] || !vals[i])
-			return err_errno(err, ENOMEM, "filter");
-		for (char *k = keys[i]; *k; k++)
-			*k = (char)tolower((unsigned char)*k);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i], "dangling") && strcmp(keys[i], "driver") &&
-		    strcmp(keys[i], "label") && strcmp(keys[i], "name"))
-			return err_set(err, EINVAL, "invalid filter '%s'", keys[i]);
+	if ((ret = cli_filter_split(specs, n, known, &keys, &vals, err)) < 0)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
 		int r = 0;
 
@@ -373,14 +245,14 @@ static int ls_filter_parse(char **specs, size_t n, struct ls_filter *f, struct e
 			d_true |= !strcmp(vals[i], "true") || !strcmp(vals[i], "1");
 			d_false |= !strcmp(vals[i], "false") || !strcmp(vals[i], "0");
 		} else if (!strcmp(keys[i], "driver")) {
-			r = strv_push(&f->drivers, &nd, vals[i]);
+			r = cli_strv_push_dup(&f->drivers, &nd, vals[i]);
 		} else if (!strcmp(keys[i], "name")) {
-			r = strv_push(&f->names, &nn, vals[i]);
+			r = cli_strv_push_dup(&f->names, &nn, vals[i]);
 		} else {
 			_cleanup_free_ char *spec = NULL;
 
 			if (asprintf(&spec, "label=%s", vals[i]) < 0 ||
-			    strv_push(&labels, &nl, spec) < 0)
+			    cli_strv_push_dup(&labels, &nl, spec) < 0)
 				r = -ENOMEM;
 		}
 		if (r < 0) {
@@ -514,31 +386,6 @@ static const char *ls_header(const char *field)
 	return NULL;
 }
 
-/* docker/cli's volume NewFormat: "" and "table" are the default table (the
- * names alone with -q), "json" is `{{json .}}`, anything else is the
- * user's template, -q or not. */
-static int ls_template(const char *format, bool quiet, struct fmt_template **t, struct err **err)
-{
-	_cleanup_free_ char *un = NULL;
-	int r;
-
-	*t = NULL;
-	if (format && !strcmp(format, "json"))
-		return fmt_template_parse("{{json .}}", t, err);
-	if (format && *format && !fmt_template_default_table(format)) {
-		if (!(un = fmt_unescape(format)))
-			return err_errno(err, ENOMEM, "--format");
-		if ((r = fmt_template_parse(un, t, err)) < 0) {
-			err_prefix(err, "failed to parse template");
-			(*err)->exit = 1;
-			return r;
-		}
-		if (*t)
-			return 0;
-	}
-	return fmt_template_parse(quiet ? LS_QUIET : LS_DEFAULT, t, err);
-}
-
 static int ls_print(struct cli_ctx *ctx, const struct fmt_template *t, const struct ls_filter *f,
 		    struct err **err)
 {
@@ -570,25 +417,12 @@ static int ls_print(struct cli_ctx *ctx, const struct fmt_template *t, const str
 
 		if (!ls_filter_match(f, &v[i], links[i]))
 			continue;
-		if ((r = ls_row(&v[i], links[i], &row, err)) < 0)
+		if ((r = ls_row(&v[i], links[i], &row, err)) < 0 ||
+		    (r = cli_ls_row(t, row, &lines[k], err)) < 0)
 			goto out;
-		r = fmt_template_to_string(t, row, NULL, &lines[k], err);
-		json_decref(row);
-		if (r < 0) {
-			err_prefix(err, "template parsing error");
-			(*err)->exit = 1;
-			goto out;
-		}
 		k++;
 	}
-	if (table) {
-		r = fmt_table_write(stdout, lines, k, err);
-	} else {
-		for (size_t i = 0; i < k; i++)
-			printf("%s\n", lines[i]);
-	}
-	if (r == 0 && fflush(stdout) == EOF)
-		r = err_errno(err, errno, "write");
+	r = cli_ls_write(t, lines, k, err);
 out:
 	for (size_t i = 0; lines && i < n + 2; i++)
 		free(lines[i]);
@@ -657,8 +491,8 @@ static int cmd_volume_ls(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (ls_filter_parse(specs, nspecs, &f, &err) < 0)
-		return fail_daemon(&err);
-	if (ls_template(format, quiet, &t, &err) < 0) {
+		return cli_fail_daemon(&err);
+	if (cli_ls_template(format, quiet, LS_DEFAULT, LS_QUIET, &t, &err) < 0) {
 		ls_filter_clear(&f);
 		return cli_fail(&err);
 	}
@@ -696,12 +530,11 @@ static int cmd_volume_inspect(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	_cleanup_json_ json_t *all = json_array();
 	_cleanup_free_ char **missing = calloc((size_t)argc + 1, sizeof(char *));
-	_cleanup_free_ char *text = NULL;
 	struct fmt_template *t = NULL;
 	struct engine_ctx ec;
 	struct err *err = NULL;
 	const char *format = NULL;
-	size_t nmissing = 0, len = 0;
+	size_t nmissing = 0;
 	int c, r = 0, status = 0;
 
 	if (!all || !missing) {
@@ -728,12 +561,8 @@ static int cmd_volume_inspect(struct cli_ctx *ctx, int argc, char **argv)
 		err_set(&err, EINVAL, "\"volume inspect\" requires at least 1 argument");
 		return cli_fail(&err);
 	}
-	if (format && *format && strcmp(format, "json") != 0 &&
-	    fmt_template_parse(format, &t, &err) < 0) {
-		err_prefix(&err, "template parsing error");
-		err->exit = 1;
+	if (cli_inspect_template(format, &t, &err) < 0)
 		return cli_fail(&err);
-	}
 	cli_engine_ctx(ctx, &ec);
 	for (int i = optind; i < argc; i++) {
 		struct volume v = {0};
@@ -760,41 +589,7 @@ static int cmd_volume_inspect(struct cli_ctx *ctx, int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (t) {
-		FILE *f = open_memstream(&text, &len);
-		size_t i;
-		json_t *obj;
-
-		if (!f) {
-			err_errno(&err, errno, "volume inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		r = 0;
-		json_array_foreach (all, i, obj) {
-			if ((r = fmt_template_render(t, obj, f, &err)) < 0)
-				break;
-			fputc('\n', f);
-		}
-		if (fclose(f) != 0 && r == 0)
-			r = err_errno(&err, ENOMEM, "volume inspect");
-		if (r < 0) {
-			err_prefix(&err, "template parsing error");
-			err->exit = 1;
-			r = cli_fail(&err);
-			goto out;
-		}
-		fwrite(text, 1, len, stdout);
-	} else {
-		if (!(text = cli_json_dump(all, JSON_INDENT(4)))) {
-			err_errno(&err, ENOMEM, "volume inspect");
-			r = cli_fail(&err);
-			goto out;
-		}
-		printf("%s\n", text);
-	}
-	if (fflush(stdout) == EOF) {
-		err_errno(&err, errno, "write");
+	if (cli_inspect_print(t, all, "volume inspect", &err) < 0) {
 		r = cli_fail(&err);
 		goto out;
 	}
@@ -895,67 +690,41 @@ static void prune_sizes(const struct volume *v, size_t n, bool all, const struct
 
 static int cmd_volume_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	_cleanup_free_ char **specs = calloc((size_t)argc + 1, sizeof(char *));
+	struct cli_prune_flags pf;
 	struct prune_filter f;
 	struct prune_clock clk;
 	struct err *err = NULL;
 	uint64_t reclaimed = 0;
-	size_t nspecs = 0;
-	bool all = false, force = false;
 	char size[32];
-	int c, ret;
+	int ret;
 
-	if (!specs) {
-		err_errno(&err, ENOMEM, "volume prune");
+	if (!cli_prune_flags(
+		argc, argv, "volume prune", CLI_PRUNE_ALL,
+		"Usage: moat volume prune [OPTIONS]\n\nRemove unused local volumes\n\n"
+		"Options:\n"
+		"  -a, --all             Remove all unused volumes, not just anonymous "
+		"ones\n"
+		"      --filter filter   Provide filter values (e.g. "
+		"\"label=<label>\")\n"
+		"  -f, --force           Do not prompt for confirmation\n",
+		&pf, &ret))
+		return ret;
+	cli_prune_clock(&clk);
+	ret = prune_filter_parse(pf.specs, pf.nspecs, PRUNE_VOLUMES, pf.all, &clk, &f, &err);
+	free(pf.specs);
+	if (ret < 0)
 		return cli_fail(&err);
-	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'F':
-			specs[nspecs++] = optarg;
-			break;
-		case 'h':
-			printf(
-			    "Usage: moat volume prune [OPTIONS]\n\nRemove unused local volumes\n\n"
-			    "Options:\n"
-			    "  -a, --all             Remove all unused volumes, not just anonymous "
-			    "ones\n"
-			    "      --filter filter   Provide filter values (e.g. "
-			    "\"label=<label>\")\n"
-			    "  -f, --force           Do not prompt for confirmation\n");
+	if (!pf.force) {
+		printf("WARNING! This will remove %s local volumes not used by at least one "
+		       "container.\n",
+		       pf.all ? "all" : "anonymous");
+		if (!cli_confirm()) {
+			prune_filter_clear(&f);
+			printf("Total reclaimed space: 0B\n");
 			return 0;
-		default:
-			return cli_bad_flag(argv, c);
 		}
 	}
-	if (optind < argc) {
-		err_set(&err, EINVAL, "\"volume prune\" accepts no arguments");
-		return cli_fail(&err);
-	}
-	cli_prune_clock(&clk);
-	if (prune_filter_parse(specs, nspecs, PRUNE_VOLUMES, all, &clk, &f, &err) < 0)
-		return cli_fail(&err);
-	if (!force && !confirmed(all)) {
-		prune_filter_clear(&f);
-		printf("Total reclaimed space: 0B\n");
-		return 0;
-	}
-	ret = cli_volume_prune_run(ctx, all, &f, &reclaimed);
+	ret = cli_volume_prune_run(ctx, pf.all, &f, &reclaimed);
 	prune_filter_clear(&f);
 	if (ret)
 		return ret;
@@ -1008,7 +777,7 @@ int cli_volume_prune_run(struct cli_ctx *ctx, bool all, const struct prune_filte
 			drv = v[k].driver;
 			reclaimed += (uint64_t)sizes[k];
 		}
-		if (strv_push(&drivers, &nr, drv) < 0) {
+		if (cli_strv_push_dup(&drivers, &nr, drv) < 0) {
 			/* the record still names every volume removed */
 			strvfree(drivers);
 			drivers = NULL;
@@ -1016,12 +785,7 @@ int cli_volume_prune_run(struct cli_ctx *ctx, bool all, const struct prune_filte
 		}
 	}
 	volume_list_free(v, n);
-	if (removed && removed[0]) {
-		printf("Deleted Volumes:\n");
-		for (size_t i = 0; removed[i]; i++)
-			printf("%s\n", removed[i]);
-		printf("\n");
-	}
+	cli_print_deleted("Volumes", removed);
 	fflush(stdout);
 	*reclaimed_out = reclaimed;
 	ev = audit_event_new("volume.prune");

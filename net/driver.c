@@ -1,6 +1,7 @@
 /*
  * net/driver.c - the table of network drivers (see net/driver.h) and the
- * helpers every driver shares.
+ * helpers every driver shares, among them the no-op operations of the
+ * drivers that make nothing on the host (none, host).
  *
  * Runs in: any moat process. PURE: a constant table and arithmetic.
  *
@@ -26,17 +27,36 @@ static const struct net_driver *const drivers[] = {
     NULL,
 };
 
-const struct net_driver *net_driver_find(const char *name)
-{
-	for (size_t i = 0; name && drivers[i]; i++)
-		if (!strcmp(drivers[i]->name, name))
-			return drivers[i];
-	return NULL;
+const struct net_driver *net_driver_find(const char *name) {
+  for (size_t i = 0; name && drivers[i]; i++)
+    if (!strcmp(drivers[i]->name, name))
+      return drivers[i];
+  return NULL;
 }
 
-const struct net_driver *const *net_driver_all(void)
-{
-	return drivers;
+const struct net_driver *const *net_driver_all(void) { return drivers; }
+
+int net_driver_noop(const struct net_network *n, struct err **err) {
+  (void)n;
+  (void)err;
+  return 0;
+}
+
+int net_driver_noop_attach(const struct net_network *n, struct net_endpoint *ep,
+                           int netnsfd, struct err **err) {
+  (void)n;
+  (void)netnsfd;
+  (void)err;
+  ep->host_ifname[0] = '\0';
+  return 0;
+}
+
+int net_driver_noop_detach(const struct net_network *n,
+                           const struct net_endpoint *ep, struct err **err) {
+  (void)n;
+  (void)ep;
+  (void)err;
+  return 0;
 }
 
 /*
@@ -45,11 +65,10 @@ const struct net_driver *const *net_driver_all(void)
  * clear) that is unique on the network because the address is. An IPv6
  * endpoint gets the last four bytes of its address the same way.
  */
-void net_endpoint_mac(const struct net_addr *addr, uint8_t mac[6])
-{
-	const uint8_t *b = addr->family == AF_INET ? addr->b : addr->b + 12;
+void net_endpoint_mac(const struct net_addr *addr, uint8_t mac[6]) {
+  const uint8_t *b = addr->family == AF_INET ? addr->b : addr->b + 12;
 
-	mac[0] = 0x02;
-	mac[1] = 0x42;
-	memcpy(mac + 2, b, 4);
+  mac[0] = 0x02;
+  mac[1] = 0x42;
+  memcpy(mac + 2, b, 4);
 }

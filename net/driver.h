@@ -107,6 +107,17 @@ struct net_driver {
 	int (*detach)(const struct net_network *n, const struct net_endpoint *ep, struct err **err);
 };
 
+/*
+ * The operations of a driver that has nothing on the host side (none,
+ * host), defined once in net/driver.c: create, remove and detach succeed
+ * without doing anything; attach only says there is no host interface.
+ */
+int net_driver_noop(const struct net_network *n, struct err **err);
+int net_driver_noop_attach(const struct net_network *n, struct net_endpoint *ep, int netnsfd,
+			   struct err **err);
+int net_driver_noop_detach(const struct net_network *n, const struct net_endpoint *ep,
+			   struct err **err);
+
 /* The driver named NAME, or NULL. */
 const struct net_driver *net_driver_find(const char *name);
 /* Every driver, NULL-terminated (for `moat info` and messages). */

@@ -21,39 +21,14 @@ static int host_check(struct net_network *n, struct err **err)
 	return err_set(err, EPERM, "only one instance of \"host\" network is allowed");
 }
 
-static int host_noop(const struct net_network *n, struct err **err)
-{
-	(void)n;
-	(void)err;
-	return 0;
-}
-
-static int host_attach(const struct net_network *n, struct net_endpoint *ep, int netnsfd,
-		       struct err **err)
-{
-	(void)n;
-	(void)netnsfd;
-	(void)err;
-	ep->host_ifname[0] = '\0';
-	return 0;
-}
-
-static int host_detach(const struct net_network *n, const struct net_endpoint *ep, struct err **err)
-{
-	(void)n;
-	(void)ep;
-	(void)err;
-	return 0;
-}
-
 const struct net_driver net_driver_host = {
     .name = "host",
     .root_only = false,
     .needs_netns = false,
     .has_ipam = false,
     .check = host_check,
-    .create = host_noop,
-    .remove = host_noop,
-    .attach = host_attach,
-    .detach = host_detach,
+    .create = net_driver_noop,
+    .remove = net_driver_noop,
+    .attach = net_driver_noop_attach,
+    .detach = net_driver_noop_detach,
 };

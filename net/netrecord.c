@@ -47,17 +47,11 @@ int net_macvlan_mode_parse(const char *s)
 	return -1;
 }
 
+/* json_shown (common/json.h) under the name net/ uses; the labels and
+ * options go to and from JSON through json_kv_object and json_get_kv. */
 const char *net_shown(const char *s, char *buf, size_t size)
 {
-	size_t o = 0;
-
-	for (; s && *s && o + 4 < size && o < 64; s++)
-		buf[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (s && *s)
-		for (int i = 0; i < 3 && o + 1 < size; i++)
-			buf[o++] = '.';
-	buf[o] = 0;
-	return buf;
+	return json_shown(s, buf, size);
 }
 
 /* ---- names ---- */
@@ -188,98 +182,6 @@ int net_network_copy(struct net_network *dst, const struct net_network *src, str
 		net_network_clear(dst);
 		return err_errno(err, ENOMEM, "copy of network %s", src->name);
 	}
-	return 0;
-}
-
-/* ---- "k=v" lists ---- */
-
-static size_t key_len(const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-
-	return eq ? (size_t)(eq - kv) : strlen(kv);
-}
-
-/* By key, bytewise: the order JSON_SORT_KEYS gives the object they
- * become (keys hold no '='), so decode hands back what encode wrote. */
-static int kv_cmp(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t lx = key_len(x), ly = key_len(y);
-	int c = memcmp(x, y, lx < ly ? lx : ly);
-
-	if (c)
-		return c;
-	return lx < ly ? -1 : lx > ly ? 1 : 0;
-}
-
-/* The strv as a JSON object; -EINVAL for an entry without '=', with an
- * empty key, or a key given twice. FIELD names it in messages. */
-static int kv_object(char *const *kv, const char *field, json_t **out, struct err **err)
-{
-	_cleanup_json_ json_t *o = json_object();
-	char q[80];
-
-	if (!o)
-		return err_errno(err, ENOMEM, WHAT);
-	for (; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		_cleanup_free_ char *k = NULL;
-
-		if (!eq || eq == *kv)
-			return err_set(err, EINVAL, "%s: %s entry \"%s\" is not KEY=VALUE", WHAT,
-				       field, net_shown(*kv, q, sizeof(q)));
-		k = strndup(*kv, (size_t)(eq - *kv));
-		if (!k)
-			return err_errno(err, ENOMEM, WHAT);
-		if (json_object_get(o, k))
-			return err_set(err, EINVAL, "%s: %s key \"%s\" is given twice", WHAT, field,
-				       net_shown(k, q, sizeof(q)));
-		if (json_object_set_new(o, k, json_string(eq + 1)) < 0)
-			return err_set(err, EINVAL, "%s: %s \"%s\" is not valid UTF-8", WHAT, field,
-				       net_shown(k, q, sizeof(q)));
-	}
-	*out = steal_ptr(o);
-	return 0;
-}
-
-/* An object of strings into a sorted "k=v" strv; NULL when it is empty. */
-static int get_kv(json_t *o, const char *key, char ***out, struct err **err)
-{
-	json_t *j = json_object_get(o, key), *val;
-	_cleanup_strv_ char **r = NULL;
-	const char *k;
-	size_t klen, i = 0;
-	char q[80];
-
-	*out = NULL;
-	if (!j)
-		return err_set(err, EINVAL, "%s: \"%s\" is missing", WHAT, key);
-	if (!json_is_object(j))
-		return err_set(err, EINVAL, "%s: \"%s\" must be an object of strings", WHAT, key);
-	if (json_object_size(j) == 0)
-		return 0;
-	r = calloc(json_object_size(j) + 1, sizeof(char *));
-	if (!r)
-		return err_errno(err, ENOMEM, WHAT);
-	json_object_keylen_foreach(j, k, klen, val)
-	{
-		if (klen == 0 || strlen(k) != klen || strchr(k, '='))
-			return err_set(err, EINVAL,
-				       "%s: \"%s\": key \"%s\" is empty, holds '=' or a NUL byte",
-				       WHAT, key, net_shown(k, q, sizeof(q)));
-		if (!json_is_string(val) ||
-		    strlen(json_string_value(val)) != json_string_length(val))
-			return err_set(err, EINVAL, "%s: \"%s\": \"%s\" must be a string", WHAT,
-				       key, net_shown(k, q, sizeof(q)));
-		if (asprintf(&r[i], "%s=%s", k, json_string_value(val)) < 0) {
-			r[i] = NULL;
-			return err_errno(err, ENOMEM, WHAT);
-		}
-		i++;
-	}
-	qsort(r, i, sizeof(char *), kv_cmp);
-	*out = steal_ptr(r);
 	return 0;
 }
 
@@ -596,8 +498,9 @@ static int decode(json_t *o, struct net_network *n, struct err **err)
 	snprintf(n->driver, sizeof(n->driver), "%s", driver);
 	if ((r = get_bool(o, "Internal", &n->internal, err)) < 0 ||
 	    (r = get_bool(o, "EnableDNS", &n->dns, err)) < 0 ||
-	    (r = get_kv(o, "Labels", &n->labels, err)) < 0 ||
-	    (r = get_kv(o, "Options", &n->options, err)) < 0 || (r = decode_ipam(o, n, err)) < 0)
+	    (r = json_get_kv(o, "Labels", true, &n->labels, WHAT, err)) < 0 ||
+	    (r = json_get_kv(o, "Options", true, &n->options, WHAT, err)) < 0 ||
+	    (r = decode_ipam(o, n, err)) < 0)
 		return r;
 	return decode_driver_keys(o, n, err);
 }
@@ -687,11 +590,11 @@ int net_network_encode(const struct net_network *n, char **out, size_t *len, str
 		return err_set(err, EINVAL, "%s: a name is not terminated", WHAT);
 	if (n->created < 0)
 		return err_set(err, EINVAL, "%s: creation time before 1970", WHAT);
-	if ((r = kv_object(n->labels, "label", &labels, err)) < 0)
+	if ((r = json_kv_object(n->labels, WHAT, "label", &labels, err)) < 0)
 		return r;
 	if (set(o, "Labels", labels) < 0)
 		return err_errno(err, ENOMEM, WHAT);
-	if ((r = kv_object(n->options, "option", &options, err)) < 0)
+	if ((r = json_kv_object(n->options, WHAT, "option", &options, err)) < 0)
 		return r;
 	if (set(o, "Options", options) < 0 || encode_ipam(n, &ipam) < 0 || set(o, "IPAM", ipam) < 0)
 		return err_errno(err, ENOMEM, WHAT);

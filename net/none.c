@@ -21,39 +21,14 @@ static int none_check(struct net_network *n, struct err **err)
 	return err_set(err, EPERM, "only one instance of \"none\" network is allowed");
 }
 
-static int none_noop(const struct net_network *n, struct err **err)
-{
-	(void)n;
-	(void)err;
-	return 0;
-}
-
-static int none_attach(const struct net_network *n, struct net_endpoint *ep, int netnsfd,
-		       struct err **err)
-{
-	(void)n;
-	(void)netnsfd;
-	(void)err;
-	ep->host_ifname[0] = '\0';
-	return 0;
-}
-
-static int none_detach(const struct net_network *n, const struct net_endpoint *ep, struct err **err)
-{
-	(void)n;
-	(void)ep;
-	(void)err;
-	return 0;
-}
-
 const struct net_driver net_driver_none = {
     .name = "none",
     .root_only = false,
     .needs_netns = true,
     .has_ipam = false,
     .check = none_check,
-    .create = none_noop,
-    .remove = none_noop,
-    .attach = none_attach,
-    .detach = none_detach,
+    .create = net_driver_noop,
+    .remove = net_driver_noop,
+    .attach = net_driver_noop_attach,
+    .detach = net_driver_noop_detach,
 };

@@ -56,19 +56,11 @@ void volume_list_free(struct volume *v, size_t n)
 	free(v);
 }
 
-/* S for a message: at most 64 bytes, non-printable bytes as '?'. Records
- * and names are untrusted text; a message must stay one readable line. */
+/* What a message shows of untrusted text (common/json.h). Labels and
+ * options go to and from JSON through json_kv_object and json_get_kv. */
 const char *volume_shown(const char *s, char *buf, size_t size)
 {
-	size_t o = 0;
-
-	for (; s && *s && o + 4 < size && o < 64; s++)
-		buf[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (s && *s)
-		for (int i = 0; i < 3 && o + 1 < size; i++)
-			buf[o++] = '.';
-	buf[o] = 0;
-	return buf;
+	return json_shown(s, buf, size);
 }
 
 /*
@@ -102,56 +94,6 @@ static bool driver_valid(const char *d)
 		comp++;
 	}
 	return true;
-}
-
-static size_t key_len(const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-
-	return eq ? (size_t)(eq - kv) : strlen(kv);
-}
-
-/* Orders "k=v" entries by key (bytewise), as JSON_SORT_KEYS orders the
- * object they become: keys hold no '=', so the two orders agree. */
-static int kv_cmp(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t lx = key_len(x), ly = key_len(y);
-	int c = memcmp(x, y, lx < ly ? lx : ly);
-
-	if (c)
-		return c;
-	return lx < ly ? -1 : lx > ly ? 1 : 0;
-}
-
-/* The strv as a JSON object; -EINVAL for an entry without '=' or with an
- * empty key, or a key given twice. FIELD names it in messages. */
-static int kv_object(char *const *kv, const char *field, json_t **out, struct err **err)
-{
-	_cleanup_json_ json_t *o = json_object();
-	char q[80];
-
-	if (!o)
-		return err_errno(err, ENOMEM, WHAT);
-	for (; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		_cleanup_free_ char *k = NULL;
-
-		if (!eq || eq == *kv)
-			return err_set(err, EINVAL, "%s: %s entry \"%s\" is not KEY=VALUE", WHAT,
-				       field, volume_shown(*kv, q, sizeof(q)));
-		k = strndup(*kv, (size_t)(eq - *kv));
-		if (!k)
-			return err_errno(err, ENOMEM, WHAT);
-		if (json_object_get(o, k))
-			return err_set(err, EINVAL, "%s: %s key \"%s\" is given twice", WHAT, field,
-				       volume_shown(k, q, sizeof(q)));
-		if (json_object_set_new(o, k, json_string(eq + 1)) < 0)
-			return err_set(err, EINVAL, "%s: %s \"%s\" is not valid UTF-8", WHAT, field,
-				       volume_shown(k, q, sizeof(q)));
-	}
-	*out = steal_ptr(o);
-	return 0;
 }
 
 /* Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian,
@@ -284,10 +226,10 @@ int volume_record_encode(const struct volume *v, char **out, size_t *len, struct
 			       volume_shown(v->driver, q, sizeof(q)));
 	if (v->created < 0)
 		return err_set(err, EINVAL, "%s: creation time before 1970", WHAT);
-	if ((r = kv_object(v->labels, "label", &labels, err)) < 0)
+	if ((r = json_kv_object(v->labels, WHAT, "label", &labels, err)) < 0)
 		return r;
 	json_object_set_new(o, "Labels", labels);
-	if ((r = kv_object(v->options, "option", &options, err)) < 0)
+	if ((r = json_kv_object(v->options, WHAT, "option", &options, err)) < 0)
 		return r;
 	json_object_set_new(o, "Options", options);
 	rfc3339_format(v->created, created);
@@ -319,43 +261,6 @@ static int get_string(json_t *o, const char *key, const char **out, struct err *
 	if (strlen(json_string_value(j)) != json_string_length(j))
 		return err_set(err, EINVAL, "%s: \"%s\" contains a NUL byte", WHAT, key);
 	*out = json_string_value(j);
-	return 0;
-}
-
-/* An object of strings into a sorted "k=v" strv (never NULL). */
-static int get_kv(json_t *o, const char *key, char ***out, struct err **err)
-{
-	json_t *j = json_object_get(o, key), *val;
-	_cleanup_strv_ char **r = NULL;
-	const char *k;
-	size_t klen, i = 0;
-	char q[80];
-
-	if (!j)
-		return err_set(err, EINVAL, "%s: \"%s\" is missing", WHAT, key);
-	if (!json_is_object(j))
-		return err_set(err, EINVAL, "%s: \"%s\" must be an object of strings", WHAT, key);
-	r = calloc(json_object_size(j) + 1, sizeof(char *));
-	if (!r)
-		return err_errno(err, ENOMEM, WHAT);
-	json_object_keylen_foreach(j, k, klen, val)
-	{
-		if (klen == 0 || strlen(k) != klen || strchr(k, '='))
-			return err_set(err, EINVAL,
-				       "%s: \"%s\": key \"%s\" is empty, holds '=' or a NUL byte",
-				       WHAT, key, volume_shown(k, q, sizeof(q)));
-		if (!json_is_string(val) ||
-		    strlen(json_string_value(val)) != json_string_length(val))
-			return err_set(err, EINVAL, "%s: \"%s\": \"%s\" must be a string", WHAT,
-				       key, volume_shown(k, q, sizeof(q)));
-		if (asprintf(&r[i], "%s=%s", k, json_string_value(val)) < 0) {
-			r[i] = NULL;
-			return err_errno(err, ENOMEM, WHAT);
-		}
-		i++;
-	}
-	qsort(r, i, sizeof(char *), kv_cmp);
-	*out = steal_ptr(r);
 	return 0;
 }
 
@@ -399,8 +304,8 @@ static int decode(json_t *o, struct volume *out, struct err **err)
 	if (!json_is_boolean(anon))
 		return err_set(err, EINVAL, "%s: \"Anonymous\" must be true or false", WHAT);
 	out->anonymous = json_is_true(anon);
-	if ((r = get_kv(o, "Labels", &out->labels, err)) < 0 ||
-	    (r = get_kv(o, "Options", &out->options, err)) < 0)
+	if ((r = json_get_kv(o, "Labels", false, &out->labels, WHAT, err)) < 0 ||
+	    (r = json_get_kv(o, "Options", false, &out->options, WHAT, err)) < 0)
 		return r;
 	out->name = strdup(name);
 	out->driver = strdup(driver);
