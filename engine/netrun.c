@@ -758,8 +758,10 @@ int engine_netrun_prepare(const struct engine_ctx *c, const struct container_rec
 	}
 	run->active = true;
 	/* After a reboot the bridge and its rules are gone: bring them back. */
-	if ((r = run->drv->create(&run->net, err)) < 0)
+	if ((r = run->drv->create(&run->net, err)) < 0) {
+		err_prefix(err, "network %s", run->net.name);
 		goto fail;
+	}
 	memcpy(run->ep.container_id, rec->id, NET_ID_HEX);
 	run->ep.name = rec->name;
 	for (size_t i = 0; i < NET_MAX_ALIASES && rec->netreq.aliases && rec->netreq.aliases[i];

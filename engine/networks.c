@@ -668,7 +668,11 @@ static int create_locked(const struct engine_ctx *c, const struct engine_network
 			r = pool_pick(env, v, nv, &n->pool, err);
 		} else {
 			n->pool = *flags_pool;
-			if ((r = pool_free(&n->pool.subnet, v, nv, err)) == 0)
+			/* Only a bridge routes its subnet from the host; a macvlan
+			 * network is usually the parent's own LAN (Docker checks
+			 * host routes for bridges only). */
+			if ((r = pool_free(&n->pool.subnet, v, nv, err)) == 0 &&
+			    !strcmp(drv->name, "bridge"))
 				r = route_free(env, &n->pool.subnet, err);
 		}
 		if (r < 0)
