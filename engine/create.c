@@ -311,7 +311,7 @@ static int limits_settle(const struct engine_ctx *c, const struct engine_limits 
  */
 static int settle_network(const struct engine_ctx *c, const struct engine_create_opts *o,
 			  const struct image *img, struct container_record *rec, char *name,
-			  size_t size, struct err **err)
+			  size_t size, char *driver, size_t dsize, struct err **err)
 {
 	const char *mode = o->network ? o->network : ENGINE_DEFAULT_NETWORK_MODE;
 	struct net_network net = {0};
@@ -322,6 +322,7 @@ static int settle_network(const struct engine_ctx *c, const struct engine_create
 		return r;
 	if (!strcmp(mode, "none") || !strcmp(mode, "host")) {
 		snprintf(name, size, "%s", mode);
+		snprintf(driver, dsize, "%s", mode);
 	} else {
 		if (!strcmp(mode, ENGINE_NETWORK_DEFAULT))
 			r = engine_network_default(c, &net, err);
@@ -331,6 +332,7 @@ static int settle_network(const struct engine_ctx *c, const struct engine_create
 			return r;
 		user_defined = strcmp(net.name, ENGINE_NETWORK_DEFAULT) != 0;
 		snprintf(name, size, "%s", net.name);
+		snprintf(driver, dsize, "%s", net.driver);
 		if (!(rec->netreq.network_id = strdup(net.id))) {
 			net_network_clear(&net);
 			return err_errno(err, ENOMEM, "network");
@@ -384,7 +386,7 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	struct container_record rec = {0};
 	struct timespec now;
 	char hostname[65], cache[4200], dir[4200], upper[4300], work[4300], name[64];
-	char netname[NET_NAME_MAX + 1];
+	char netname[NET_NAME_MAX + 1], netdriver[16] = "";
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
 	struct engine_mounts_plan plan = {0};
 	_cleanup_strv_ char **made_volumes = NULL;
@@ -458,16 +460,20 @@ int engine_create(const struct engine_ctx *c, const struct engine_create_opts *o
 	}
 
 	/* Network: which one, and the rest of the flags checked for it. */
-	if ((ret = settle_network(c, o, img, &rec, netname, sizeof(netname), err)) < 0)
+	if ((ret = settle_network(c, o, img, &rec, netname, sizeof(netname), netdriver,
+				  sizeof(netdriver), err)) < 0)
 		goto out;
 	/* Storage: what it will be, before anything is made. */
 	if ((ret = engine_mounts_plan(c, &o->mounts, img, &plan, err)) < 0)
 		goto out;
 	/* The tenant policy decides on the final request (image resolved,
-	 * env files and flags merged, caps, seccomp and mounts settled) and
-	 * fills its limit defaults in before the record is written. */
-	if ((ret = engine_tenant_enforce(c, o, img, &proc, caps, userns_names[ident.userns],
-					 plan.tm, plan.n, &rec.limits, err)) < 0)
+	 * env files and flags merged, caps, seccomp, network and published
+	 * ports, and mounts settled) and fills its limit defaults in before
+	 * the record is written. */
+	if ((ret =
+		 engine_tenant_enforce(c, o, img, &proc, caps, userns_names[ident.userns],
+				       &(struct engine_tenant_net){netname, &rec.netreq, netdriver},
+				       plan.tm, plan.n, &rec.limits, err)) < 0)
 		goto out;
 	if (o->dry_run)
 		goto out; /* `moat policy check`: nothing is made */

@@ -671,8 +671,7 @@ static int create_locked(const struct engine_ctx *c, const struct engine_network
 			/* Only a bridge routes its subnet from the host; a macvlan
 			 * network is usually the parent's own LAN (Docker checks
 			 * host routes for bridges only). */
-			if ((r = pool_free(&n->pool.subnet, v, nv, err)) == 0 &&
-			    !strcmp(drv->name, "bridge"))
+			if ((r = pool_free(&n->pool.subnet, v, nv, err)) == 0 && drv->routes_subnet)
 				r = route_free(env, &n->pool.subnet, err);
 		}
 		if (r < 0)

@@ -19,7 +19,8 @@
  *    system file it is the policy on its own, as --policy would be;
  *  - decisions are made on the request create already normalised (env
  *    files merged, repeated flags applied, capabilities resolved to the
- *    final set, the seccomp profile's path made canonical).
+ *    final set, the seccomp profile's path made canonical, the network
+ *    resolved to its own name and driver, -P expanded into specs).
  */
 #include "engine/tenant_files.h"
 
@@ -37,6 +38,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "engine/events.h"
+#include "engine/networks.h"
 #include "image/reference.h"
 
 static void policy_freep(struct tenant_policy **p)
@@ -372,19 +374,61 @@ int engine_tenant_decide(const struct engine_ctx *c, struct tenant_request *q,
 	return 0;
 }
 
+/* The driver of the network NET names: "none" and "host" are their own
+ * (they have no record); any other is read from the record create
+ * settled, by its id, so a name reused since cannot answer. "" when it
+ * cannot be read: the policy then refuses it if a drivers rule applies. */
+static void net_driver_of(const struct engine_ctx *c, const struct engine_tenant_net *net,
+			  char *buf, size_t size)
+{
+	struct net_network n = {0};
+	struct err *e = NULL;
+
+	buf[0] = '\0';
+	if (net->driver) {
+		snprintf(buf, size, "%s", net->driver);
+		return;
+	}
+	if (!net->name)
+		return;
+	if (!strcmp(net->name, "none") || !strcmp(net->name, "host")) {
+		snprintf(buf, size, "%s", net->name);
+		return;
+	}
+	if (!net->nq || !net->nq->network_id)
+		return;
+	if (engine_network_inspect(c, net->nq->network_id, &n, &e) < 0) {
+		err_free(&e);
+		return;
+	}
+	snprintf(buf, size, "%s", n.driver);
+	net_network_clear(&n);
+}
+
 int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create_opts *o,
 			  const struct image *img, const struct run_process *proc, uint64_t caps,
-			  const char *userns, const struct tenant_mount *mounts, size_t n_mounts,
+			  const char *userns, const struct engine_tenant_net *net,
+			  const struct tenant_mount *mounts, size_t n_mounts,
 			  struct engine_limits *settled, struct err **err)
 {
 	struct engine_limits lim = o->limits;
 	struct tenant_request q;
 	struct tenant_decision d = {0};
-	char sc[PATH_MAX];
+	char sc[PATH_MAX], driver[32];
 	bool applied = false;
 	int ret;
 
 	engine_tenant_request(c, o, img, proc, caps, userns, &lim, sc, sizeof(sc), &q);
+	if (net) {
+		net_driver_of(c, net, driver, sizeof(driver));
+		if (net->name)
+			q.network = net->name;
+		q.network_driver = driver[0] ? driver : NULL;
+		if (net->nq) {
+			q.publish = net->nq->publish;
+			q.publish_all = net->nq->publish_all;
+		}
+	}
 	q.mounts = mounts;
 	q.n_mounts = n_mounts;
 	ret = engine_tenant_decide(c, &q, &d, &applied, err);

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "engine/config.h"
 #include "engine/lifecycle.h"
+#include "engine/netreq.h"
 #include "image/image.h"
 #include "policy/tenant.h"
 
@@ -56,12 +57,25 @@ void engine_tenant_request(const struct engine_ctx *c, const struct engine_creat
 int engine_tenant_decide(const struct engine_ctx *c, struct tenant_request *q,
 			 struct tenant_decision *d, bool *applied, struct err **err);
 
+/* The network create settled, for the policy: NAME the network's own
+ * name ("none", "host", or the name of the network a name, id or prefix
+ * resolved to), NQ the checked request (network_id, the -p specs with
+ * -P's expansion). */
+struct engine_tenant_net {
+	const char *name;
+	const struct engine_netreq *nq;
+	const char *driver; /* the network's driver as create read it (NULL:
+			     * read from the record by id) */
+};
+
 /* create's one call: builds the request, decides, writes the
  * "policy.decision" record, and copies into SETTLED the limits the
- * policy's defaults filled where O->limits left them unset. */
+ * policy's defaults filled where O->limits left them unset. NET's driver
+ * is read from the network's record (by id) when a rule needs it. */
 int engine_tenant_enforce(const struct engine_ctx *c, const struct engine_create_opts *o,
 			  const struct image *img, const struct run_process *proc, uint64_t caps,
-			  const char *userns, const struct tenant_mount *mounts, size_t n_mounts,
+			  const char *userns, const struct engine_tenant_net *net,
+			  const struct tenant_mount *mounts, size_t n_mounts,
 			  struct engine_limits *settled, struct err **err);
 /* start's re-check of the binds as they are now (real paths of the
  * opened sources): the mount rules only; a denial is audited like

@@ -1,7 +1,10 @@
 /*
  * fuzz/tenant_policy_fuzz.c - libFuzzer target for tenant_policy_decode,
  * evaluation, tightening and encoding (policy/tenant.c, tenant_storage.c,
- * tenant_encode.c), and the size parser the policy's limits use.
+ * tenant_net.c, tenant_encode.c), and the size parser the policy's
+ * limits use. Requests vary the network (predefined, user-defined,
+ * unknown driver or name) and the -p specs (fixed, range, ephemeral,
+ * with and without an address, and ones that do not parse).
  *
  * Properties: a failed decode sets an error and returns no policy; a
  * decoded policy has its tenants sorted and unique, no default above its
@@ -11,8 +14,9 @@
  * evaluation selects the same tenant, allows whatever the full one
  * allows and denies only what it denies; a policy tightened by an empty
  * user file decides every request as the policy itself does; the
- * encoding (storage rules included) decodes back and re-encodes to the
- * same bytes.
+ * encoding (storage and network rules included) decodes back and
+ * re-encodes to the same bytes; decoded host port rules are sorted,
+ * disjoint and not adjacent.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,8 +54,33 @@ static const struct tenant_mount mounts[] = {
 };
 #define N_MOUNTS (sizeof(mounts) / sizeof(mounts[0]))
 
+static const struct {
+	const char *name, *driver;
+} nets[] = {
+    {"none", "none"},	   {"host", "host"},  {"bridge", "bridge"},
+    {"front-a", "bridge"}, {"mv", "macvlan"}, {"hostnet", "host"},
+    {"x", NULL},	   {NULL, NULL},      {"none", NULL},
+};
+#define N_NETS (sizeof(nets) / sizeof(nets[0]))
+
+static char *const specs[] = {
+    "8080:80",
+    "127.0.0.1:8080:80",
+    "80",
+    "80/tcp",
+    "127.0.0.1::80",
+    "8000-8010:80",
+    "8998-9001:80-83",
+    "[::1]:443:443/udp",
+    "0.0.0.0:1:1",
+    "80x",
+    "",
+    "65535:1",
+};
+#define N_SPECS (sizeof(specs) / sizeof(specs[0]))
+
 static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *lim,
-		    struct tenant_mount m[3])
+		    struct tenant_mount m[3], char *pub[4])
 {
 	unsigned h = i * 2654435761u;
 
@@ -63,7 +92,17 @@ static void req_for(unsigned i, struct tenant_request *q, struct engine_limits *
 	q->gid = (i & 2) ? 50 : 0;
 	q->tenant = tenants[(i >> 2) & 3];
 	q->image = images[(i >> 4) % 5];
-	q->network = (i & 64) ? "host" : "none";
+	q->network = nets[(h >> 3) % N_NETS].name;
+	q->network_driver = nets[(h >> 3) % N_NETS].driver;
+	if (i & 64) {
+		q->network = "host";
+		q->network_driver = (i & 32) ? "host" : NULL;
+	}
+	q->publish_all = (h >> 28) & 1;
+	for (size_t k = 0; k < 3; k++)
+		pub[k] = k < (h >> 29) % 4 ? specs[(h >> (20 + 3 * k)) % N_SPECS] : NULL;
+	pub[3] = NULL;
+	q->publish = pub[0] ? pub : NULL;
 	q->userns = (i & 128) ? "host" : "single";
 	q->seccomp = (i & 256) ? "unconfined" : "default";
 	q->landlock_off = i & 512;
@@ -91,9 +130,10 @@ static enum tenant_verdict eval(const struct tenant_policy *p, unsigned i)
 	struct engine_limits lim;
 	struct tenant_decision d, dm;
 	struct tenant_mount m[3];
+	char *pub[4];
 	enum tenant_verdict v, vm;
 
-	req_for(i, &q, &lim, m);
+	req_for(i, &q, &lim, m, pub);
 	v = tenant_policy_evaluate(p, &q, &d);
 	if (v != d.verdict)
 		abort();
@@ -141,6 +181,14 @@ static void check_rules(const struct tenant_rules *r)
 	for (size_t i = 0; r->bind_deny && r->bind_deny[i]; i++)
 		if (!path_ok(r->bind_deny[i]))
 			abort();
+	if (r->n_host_ports && !r->has_host_ports)
+		abort();
+	for (size_t i = 0; i < r->n_host_ports; i++) {
+		if (!r->host_ports[i].lo || r->host_ports[i].lo > r->host_ports[i].hi)
+			abort();
+		if (i && (uint32_t)r->host_ports[i - 1].hi + 1 >= r->host_ports[i].lo)
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -222,6 +222,7 @@ const struct net_driver net_driver_bridge = {
     .root_only = true,
     .needs_netns = true,
     .has_ipam = true,
+    .routes_subnet = true,
     .check = bridge_check,
     .create = bridge_create,
     .remove = bridge_remove,

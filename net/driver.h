@@ -88,6 +88,9 @@ struct net_driver {
 	bool root_only;	  /* refused rootless (the error says why) */
 	bool needs_netns; /* the container gets its own network namespace */
 	bool has_ipam;	  /* endpoints get addresses from the network's pool */
+	/* The host routes the network's subnet (a bridge with the gateway
+	 * address): a host route that overlaps it is a clash. */
+	bool routes_subnet;
 	/* `network create`: checks and normalises N's driver options (-o)
 	 * before anything exists; unknown options are an error. */
 	int (*check)(struct net_network *n, struct err **err);

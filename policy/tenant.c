@@ -3,8 +3,9 @@
  * policy (see tenant.h for the format): the rule sets, tenants and their
  * selection, images, switches, capabilities and limits. The storage
  * rules ("bindMounts", "volumeDrivers", "forbidTmpfs") are in
- * tenant_storage.c and the encoder in tenant_encode.c;
- * tenant_internal.h declares what the three share.
+ * tenant_storage.c, the network rules ("networks", "publish") in
+ * tenant_net.c and the encoder in tenant_encode.c; tenant_internal.h
+ * declares what the four share.
  *
  * Runs in: any process, unprivileged. PURE: no system calls, no file
  * I/O. The input is untrusted bytes (a user's policy file) and the
@@ -194,6 +195,7 @@ static void rules_clear(struct tenant_rules *r)
 	strvfree(r->bind_allow);
 	strvfree(r->bind_deny);
 	strvfree(r->volume_drivers);
+	tenant_net_clear(r);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -669,7 +671,8 @@ static int decode_caps(struct policy_dec *d, const char *path, json_t *j, struct
 #define RULE_KEYS                                                                            \
 	"images", "forbidHostNetwork", "forbidHostUserns", "forbidUnconfinedSeccomp",        \
 	    "forbidLandlockOff", "forbidLSMOff", "requireReadOnly", "requireSeccompProfile", \
-	    "capabilities", "maxEnvBytes", "maxArgs", "limits", TENANT_STORAGE_KEYS
+	    "capabilities", "maxEnvBytes", "maxArgs", "limits", TENANT_NET_KEYS,             \
+	    TENANT_STORAGE_KEYS
 
 static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r)
 {
@@ -715,6 +718,8 @@ static int decode_rules(struct policy_dec *d, const char *path, json_t *j, struc
 		if ((ret = decode_limits(d, p, v, r)) < 0)
 			return ret;
 	}
+	if ((ret = tenant_net_decode(d, path, j, r)) < 0)
+		return ret;
 	/* The storage keys last: of several errors, the first in this
 	 * order is the one reported. */
 	return tenant_storage_decode(d, path, j, r);
@@ -974,6 +979,8 @@ static int rules_copy(const struct tenant_rules *s, struct tenant_rules *d)
 	d->allow = d->deny = NULL;
 	d->require_seccomp = NULL;
 	d->bind_allow = d->bind_deny = d->volume_drivers = NULL;
+	d->net_drivers = d->net_allow = d->net_deny = d->host_ips = NULL;
+	d->host_ports = NULL;
 	if (tenant_strv_dup(s->allow, &d->allow) < 0 || tenant_strv_dup(s->deny, &d->deny) < 0 ||
 	    tenant_strv_dup(s->bind_allow, &d->bind_allow) < 0 ||
 	    tenant_strv_dup(s->bind_deny, &d->bind_deny) < 0 ||
@@ -981,7 +988,7 @@ static int rules_copy(const struct tenant_rules *s, struct tenant_rules *d)
 		return -ENOMEM;
 	if (s->require_seccomp && !(d->require_seccomp = strdup(s->require_seccomp)))
 		return -ENOMEM;
-	return 0;
+	return tenant_net_copy(s, d);
 }
 
 static void bound_tighten(struct tenant_bound *a, const struct tenant_bound *b)
@@ -1039,7 +1046,7 @@ static int rules_tighten(struct tenant_rules *a, const struct tenant_rules *u, c
 	a->forbid_landlock_off |= u->forbid_landlock_off;
 	a->forbid_lsm_off |= u->forbid_lsm_off;
 	a->require_read_only |= u->require_read_only;
-	if (tenant_storage_tighten(a, u) < 0)
+	if (tenant_storage_tighten(a, u) < 0 || tenant_net_tighten(a, u) < 0)
 		return err_errno(err, ENOMEM, "tenant policy");
 	if (u->require_seccomp) {
 		if (a->require_seccomp && strcmp(a->require_seccomp, u->require_seccomp))
@@ -1412,8 +1419,13 @@ static enum tenant_verdict check_rules(const struct tenant_rules *r, const char 
 
 	if (check_images(r, pre, q, d) == TENANT_DENY)
 		return TENANT_DENY;
-	if (r->forbid_host_network && q->network && !strcmp(q->network, "host"))
+	/* The host network by its name or by its driver: a network of
+	 * driver "host" under another name is the host's stack too. */
+	if (r->forbid_host_network && ((q->network && !strcmp(q->network, "host")) ||
+				       (q->network_driver && !strcmp(q->network_driver, "host"))))
 		return tenant_deny(d, pre, "forbidHostNetwork", "--network host is forbidden");
+	if (tenant_net_check(r, pre, q, d) == TENANT_DENY)
+		return TENANT_DENY;
 	if (r->forbid_host_userns && q->userns && !strcmp(q->userns, "host"))
 		return tenant_deny(d, pre, "forbidHostUserns", "--userns=host is forbidden");
 	if (r->forbid_unconfined_seccomp && !strcmp(sc, "unconfined"))

@@ -2,8 +2,8 @@
  * policy/tenant.h - the tenant policy: what one invocation of moat may ask
  * for (images, host namespaces, confinement switched off, capabilities,
  * read-only root, seccomp profile, env size, argument count, bind mount
- * sources, volume drivers, tmpfs) and the bounds and defaults of its
- * resource limits, selected by who is asking.
+ * sources, volume drivers, tmpfs, networks and published ports) and the
+ * bounds and defaults of its resource limits, selected by who is asking.
  *
  * Runs in: any process. PURE: the caller reads the files
  * (engine/tenant_files.c) and builds the request; this decodes bytes into
@@ -58,6 +58,34 @@
  *         [] forbids volumes, anonymous ones (driver "local") included.
  *         NAME: [a-zA-Z0-9][a-zA-Z0-9_.:/-]*
  *     "forbidTmpfs": boolean  no --tmpfs, no --mount type=tmpfs
+ *     "networks": {
+ *       "drivers": [DRIVER...],   the network's driver must be one of these
+ *                                 ("none" and "host" are the drivers of the
+ *                                 predefined networks of those names);
+ *                                 [] forbids every network, "none" included
+ *       "allow": [GLOB...],       the network's name must match one
+ *       "deny": [GLOB...]         ... and none of these (deny wins)
+ *     }
+ *         GLOB: a network name ([a-zA-Z0-9_.-], at most 128) in which "*"
+ *         matches any run of characters and "?" one. Names are the
+ *         network's own ("none", "host", "bridge", "frontend"), not an
+ *         id the user typed.
+ *     "publish": {                -p and -P (after -P is expanded)
+ *       "allow": bool,            false: no port may be published (nor -P
+ *                                 asked for, even of an image exposing none)
+ *       "hostPorts": [PORTS...],  a fixed host port must lie in one of
+ *                                 these: 8080, "8080" or "8000-8999"; a
+ *                                 range binding ("8000-8010:80") must lie
+ *                                 wholly in them; [] admits no fixed port
+ *       "hostIPs": [ADDR...],     the host address must be one of these
+ *                                 (canonical IPv4/IPv6 text); a binding
+ *                                 without one ("-p 80:80") binds 0.0.0.0
+ *                                 and needs "0.0.0.0" listed
+ *       "allowEphemeral": bool    an ephemeral binding ("-p 80", "-P": any
+ *                                 free port) is allowed; absent, it is
+ *                                 allowed exactly when there is no
+ *                                 "hostPorts" rule
+ *     }
  *
  * Selection: with --tenant NAME, NAME must be a tenant whose uids hold the
  * caller's uid (or gids its gid), else the request is denied; without,
@@ -73,9 +101,16 @@
  * a mount type other than bind, volume and tmpfs is refused by whichever
  * storage rule the set has.
  *
- * Left out on purpose: networks, published ports and devices (a key for
- * them is an unknown key, so a policy written for them fails loudly
- * instead of seeming to enforce something); memory-reservation,
+ * The network rules are checked after forbidHostNetwork (which also
+ * denies a network of driver "host"): drivers, deny, allow, then each
+ * published binding in the request's order (publish.allow, hostIPs, then
+ * the port). Failing closed: a network whose driver or name is not known
+ * is refused by whichever network rule the set has, and a publish spec
+ * that does not parse by any publish rule.
+ *
+ * Left out on purpose: devices (a key for them is an unknown key, so a
+ * policy written for them fails loudly instead of seeming to enforce
+ * something); container ports and protocols; memory-reservation,
  * cpuset-cpus and oom-score-adj bounds; mount targets and bind
  * propagation (what the container sees where is the container's own
  * business; what a tenant may reach on the host is the policy's).
@@ -112,6 +147,10 @@ enum tenant_limit {
 	TENANT_LIMIT_COUNT,
 };
 
+struct tenant_port_range {
+	uint16_t lo, hi; /* inclusive, 1..65535 */
+};
+
 struct tenant_bound {
 	bool has_max, has_default;
 	int64_t max, def;
@@ -141,6 +180,15 @@ struct tenant_rules {
 	bool bind_read_only, bind_forbid_create;
 	char **volume_drivers;
 	bool forbid_tmpfs;
+	/* Networks (tenant_net.c). Lists as above. */
+	char **net_drivers;
+	char **net_allow, **net_deny;	      /* name globs */
+	bool publish_forbid;		      /* "publish": {"allow": false} */
+	bool has_host_ports;		      /* a "hostPorts" rule: only HOST_PORTS */
+	struct tenant_port_range *host_ports; /* sorted, disjoint, not adjacent */
+	size_t n_host_ports;
+	char **host_ips; /* canonical addresses */
+	bool has_ephemeral, allow_ephemeral;
 };
 
 struct tenant_id_range {
@@ -175,7 +223,12 @@ struct tenant_policy *tenant_policy_empty(void);
  * allowed bind path that a deny path covers is dropped as dead), deny
  * lists add, capabilities and volume drivers intersect, maxima the lower,
  * defaults the lower (and never above the merged max), a required
- * seccomp profile must agree. USER may not map uids or gids, nor name a tenant SYS does
+ * seccomp profile must agree; network drivers, host ports and host IPs
+ * intersect, publish.allow is false when either says so, an ephemeral
+ * binding stays allowed only when both allow it, network name globs
+ * intersect as images do (of two globs neither of which holds the other
+ * neither is kept: stricter than the exact intersection, never looser).
+ * USER may not map uids or gids, nor name a tenant SYS does
  * not have (errors naming USER_FILE and the path). */
 int tenant_policy_tighten(const struct tenant_policy *sys, const struct tenant_policy *user,
 			  const char *user_file, struct tenant_policy **out, struct err **err);
@@ -206,9 +259,13 @@ struct tenant_request {
 	const char *image;  /* the reference as given; NULL when it was an image id */
 	char *const
 	    *image_names;    /* the image's names in the store (NULL-terminated; may be NULL) */
-	const char *network; /* "none", "host" */
-	const char *userns;  /* "single", "subuid", "root-range", "host" */
-	const char *seccomp; /* "default", "unconfined", or an absolute path */
+	const char *network; /* the network's name: "none", "host", "bridge", ... */
+	const char *network_driver; /* its driver: "none", "host", "bridge", ...; NULL unknown */
+	char *const *publish;	    /* -p specs and -P's expansion (net/portspec.h),
+				      * NULL-terminated; may be NULL */
+	bool publish_all;	    /* -P */
+	const char *userns;	    /* "single", "subuid", "root-range", "host" */
+	const char *seccomp;	    /* "default", "unconfined", or an absolute path */
 	bool landlock_off;
 	const char *apparmor; /* a profile, "unconfined", or NULL (none named) */
 	uint64_t caps;	      /* the final bounding set */

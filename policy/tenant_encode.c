@@ -13,7 +13,8 @@
  *    policy's encoding decodes back to an equal one
  *    (fuzz/tenant_policy_fuzz.c checks it re-encodes the same);
  *  - the storage keys are written by tenant_storage_encode
- *    (tenant_storage.c), the rest here;
+ *    (tenant_storage.c), the network keys by tenant_net_encode
+ *    (tenant_net.c), the rest here;
  *  - an allocation that fails fails the whole encoding: no partial text.
  */
 #include <errno.h>
@@ -119,7 +120,7 @@ static int rules_json(const struct tenant_rules *r, json_t *o)
 				    bound_json((enum tenant_limit)l, &r->limits[l])) < 0)
 			return -ENOMEM;
 	}
-	if (tenant_storage_encode(r, o) < 0)
+	if (tenant_net_encode(r, o) < 0 || tenant_storage_encode(r, o) < 0)
 		return -ENOMEM;
 	if (r->n_ulimits) {
 		json_t *u = json_object();

@@ -1,10 +1,11 @@
 /*
  * policy/tenant_internal.h - what the tenant policy's source files share:
  * policy/tenant.c (decoding, tightening, evaluation), policy/tenant_storage.c
- * (the storage rules: "bindMounts", "volumeDrivers", "forbidTmpfs") and
+ * (the storage rules: "bindMounts", "volumeDrivers", "forbidTmpfs"),
+ * policy/tenant_net.c (the network rules: "networks", "publish") and
  * policy/tenant_encode.c (the encoder).
  *
- * NOT a public API: only those three files include it. Everyone else uses
+ * NOT a public API: only those four files include it. Everyone else uses
  * policy/tenant.h, which stays the contract; what is declared here may
  * change with them.
  *
@@ -36,6 +37,8 @@
 /* The rule keys tenant_storage_decode() reads, for the unknown-key check
  * of a rule set. */
 #define TENANT_STORAGE_KEYS "bindMounts", "volumeDrivers", "forbidTmpfs"
+/* The rule keys tenant_net_decode() reads. */
+#define TENANT_NET_KEYS "networks", "publish"
 
 /* ---- tenant.c: decoding helpers ---- */
 
@@ -84,6 +87,26 @@ enum tenant_verdict tenant_storage_check(const struct tenant_rules *r, const cha
 					 const struct tenant_request *q, struct tenant_decision *d);
 /* R's storage rules into the rule object O. */
 int tenant_storage_encode(const struct tenant_rules *r, json_t *o);
+
+/* ---- tenant_net.c: the network rules ---- */
+
+/* The network keys (TENANT_NET_KEYS) of the rule object J at PATH into
+ * R; the keys were checked by the caller. */
+int tenant_net_decode(struct policy_dec *d, const char *path, json_t *j, struct tenant_rules *r);
+/* D's network rules := copies of S's (the rest of D is the caller's);
+ * -ENOMEM, with what was copied left in D for tenant_net_clear. */
+int tenant_net_copy(const struct tenant_rules *s, struct tenant_rules *d);
+/* Frees R's network rules (the fields stay dangling: the caller clears
+ * R). */
+void tenant_net_clear(struct tenant_rules *r);
+/* A's network rules := tightened by U's (see tenant_policy_tighten). */
+int tenant_net_tighten(struct tenant_rules *a, const struct tenant_rules *u);
+/* Q's network and published ports against R's network rules (in D, rule
+ * paths under PRE). */
+enum tenant_verdict tenant_net_check(const struct tenant_rules *r, const char *pre,
+				     const struct tenant_request *q, struct tenant_decision *d);
+/* R's network rules into the rule object O. */
+int tenant_net_encode(const struct tenant_rules *r, json_t *o);
 
 /* ---- tenant_encode.c: encoding helpers ---- */
 

@@ -216,3 +216,181 @@ uid_under_test() {
 	run --separate-stderr moat_as policy
 	assert_failure 125
 }
+
+# check POLICY RUN-ARGS...: `policy check -- run RUN-ARGS...` under POLICY
+# (no container is made, so no bridge or port is needed).
+check() {
+	local pol=$1
+	shift
+	run --separate-stderr moat_as --policy "$pol" policy check -- run "$@"
+}
+
+# check_denied POLICY RULE RUN-ARGS...: the decision is a denial by RULE.
+check_denied() {
+	local pol=$1 rule=$2
+	shift 2
+	check "$pol" "$@"
+	assert_failure 1
+	[[ $output == "denied: policy: $rule: "* ]] || fail "want rule $rule, got: $output $stderr"
+}
+
+# check_allowed POLICY RUN-ARGS...
+check_allowed() {
+	local pol=$1
+	shift
+	check "$pol" "$@"
+	assert_success
+	assert_output "allowed"
+}
+
+@test "policy: networks: drivers, names and globs, the host network forbidden" {
+	local p
+	p=$(pfile netdrv.json '{"default": {"networks": {"drivers": ["bridge", "none"]}}}')
+	check_allowed "$p" --network none "$IMG" true
+	check_allowed "$p" --network bridge "$IMG" true
+	check_allowed "$p" "$IMG" true # the default is none
+	check_denied "$p" default.networks.drivers --network host "$IMG" true
+	[[ $output == *'network "host" has the driver "host", which is not allowed' ]] || fail "$output"
+	# a later flag wins, as for every rule
+	check_denied "$p" default.networks.drivers --network none --network host "$IMG" true
+	check_allowed "$p" --network host --network none "$IMG" true
+	# run itself: one line naming the rule, 125, nothing created
+	denied "$p" default.networks.drivers --network host "$IMG" true
+
+	# names: the network's own name, matched by globs; deny wins
+	p=$(pfile netname.json '{"default": {"networks": {"allow": ["n?ne", "br*"],
+		"deny": ["bridge"]}}}')
+	check_allowed "$p" --network none "$IMG" true
+	check_denied "$p" default.networks.deny --network bridge "$IMG" true
+	check_denied "$p" default.networks.allow --network host "$IMG" true
+
+	# forbidHostNetwork with the network rules: host is refused by it first
+	p=$(pfile nethost.json '{"default": {"forbidHostNetwork": true,
+		"networks": {"drivers": ["bridge", "none", "host"]}}}')
+	check_denied "$p" default.forbidHostNetwork --network host "$IMG" true
+	check_allowed "$p" --network bridge "$IMG" true
+}
+
+@test "policy: networks: a user-defined network by name, id or prefix is judged by its name and driver" {
+	is_root_identity || skip "bridge networks need root (moat cannot create them rootless yet)"
+	local p id
+	id=$(moat_as network create ci-frontend)
+	p=$(pfile netci.json '{"default": {"networks": {"allow": ["ci-*", "none"],
+		"drivers": ["bridge", "none"]}}}')
+	check_allowed "$p" --network ci-frontend "$IMG" true
+	check_allowed "$p" --network "$id" "$IMG" true
+	check_allowed "$p" --network "${id:0:12}" "$IMG" true
+	check_denied "$p" default.networks.allow --network bridge "$IMG" true
+	p=$(pfile netci2.json '{"default": {"networks": {"drivers": ["none"]}}}')
+	check_denied "$p" default.networks.drivers --network "${id:0:12}" "$IMG" true
+	[[ $output == *'network "ci-frontend" has the driver "bridge"'* ]] || fail "$output"
+	run moat_as network rm ci-frontend
+	assert_success
+}
+
+@test "policy: publish: host port ranges, host addresses, ephemeral ports, -P" {
+	local p
+	p=$(pfile pub.json '{"default": {"publish": {"hostPorts": ["8000-8999", 443],
+		"hostIPs": ["127.0.0.1"]}}}')
+	check_allowed "$p" --network bridge -p 127.0.0.1:8080:80 "$IMG" true
+	check_allowed "$p" --network bridge -p 127.0.0.1:443:443 -p 127.0.0.1:8000-8010:80 "$IMG" true
+	check_allowed "$p" --network bridge "$IMG" true
+	check_denied "$p" default.publish.hostPorts --network bridge -p 127.0.0.1:9000:80 "$IMG" true
+	check_denied "$p" default.publish.hostPorts --network bridge -p 127.0.0.1:80:80 "$IMG" true
+	# a range binding may take any port of it: all of it must be allowed
+	check_denied "$p" default.publish.hostPorts --network bridge -p 127.0.0.1:8990-9010:80 "$IMG" true
+	# every binding counts, not only the first
+	check_denied "$p" default.publish.hostPorts --network bridge -p 127.0.0.1:8080:80 \
+		-p 127.0.0.1:22:22 "$IMG" true
+	# no address binds 0.0.0.0, which is not listed
+	check_denied "$p" default.publish.hostIPs --network bridge -p 8080:80 "$IMG" true
+	[[ $output == *'binds host address 0.0.0.0, which is not allowed' ]] || fail "$output"
+	check_denied "$p" default.publish.hostIPs --network bridge -p 0.0.0.0:8080:80 "$IMG" true
+	# "-p 80" is any free port: not within a hostPorts rule...
+	check_denied "$p" default.publish.hostPorts --network bridge -p 127.0.0.1::80 "$IMG" true
+	# ... unless the policy allows ephemeral ports
+	p=$(pfile pubeph.json '{"default": {"publish": {"hostPorts": ["8000-8999"],
+		"allowEphemeral": true}}}')
+	check_allowed "$p" --network bridge -p 80 "$IMG" true
+	check_denied "$p" default.publish.hostPorts --network bridge -p 80:80 "$IMG" true
+	# and with no port rule at all any port goes
+	p=$(pfile pubany.json '{"default": {"publish": {"hostIPs": ["0.0.0.0"]}}}')
+	check_allowed "$p" --network bridge -p 80 -p 80:80 "$IMG" true
+	# run itself: one line naming the rule, 125, nothing created
+	p=$(pfile pub.json '{"default": {"publish": {"hostPorts": ["8000-8999"]}}}')
+	denied "$p" default.publish.hostPorts --network bridge -p 9000:80 "$IMG" true
+}
+
+@test "policy: publish: -P and -p are refused when publishing is not allowed" {
+	local p
+	p=$(pfile nopub.json '{"default": {"publish": {"allow": false}}}')
+	check_allowed "$p" --network bridge "$IMG" true
+	check_denied "$p" default.publish.allow --network bridge -p 8080:80 "$IMG" true
+	# -P is refused even of an image that exposes nothing
+	check_denied "$p" default.publish.allow --network bridge -P "$IMG" true
+	# --network host drops published ports (Docker's rule) before the
+	# policy decides: nothing is published
+	check_allowed "$p" --network host -p 8080:80 "$IMG" true
+
+	# -P expanded: an image that EXPOSEs 80 publishes it on any free port
+	moat_as create --name exp-base "$IMG" true >/dev/null
+	moat_as commit --change 'EXPOSE 80/tcp' exp-base pexp >/dev/null
+	moat_as rm exp-base >/dev/null
+	p=$(pfile pubports.json '{"default": {"publish": {"hostPorts": ["8000-8999"]}}}')
+	check_denied "$p" default.publish.hostPorts --network bridge -P pexp true
+	[[ $output == *'"80/tcp" puts container port 80 on any free host port'* ]] || fail "$output"
+	check_allowed "$p" --network bridge -p 8080:80 pexp true
+	p=$(pfile pubports2.json '{"default": {"publish": {"hostPorts": ["8000-8999"],
+		"allowEphemeral": true}}}')
+	check_allowed "$p" --network bridge -P pexp true
+	run moat_as rmi pexp
+	assert_success
+}
+
+@test "policy: networks: a denial is audited; policy show prints the network rules" {
+	local p
+	p=$(pfile netshow.json '{"default": {"networks": {"drivers": ["none", "bridge"],
+		"deny": ["prod-*"]}, "publish": {"hostPorts": ["8500-8999", "8000-8499", 443],
+		"hostIPs": ["127.0.0.1"], "allowEphemeral": false}}}')
+	run moat_as --policy "$p" run --rm --network host "$IMG" true
+	assert_failure 125
+	run grep '"event":"policy.decision"' "$MOAT_STATE/audit/audit.log"
+	assert_success
+	[[ $output == *'"verdict":"deny"'* && $output == *'"rule":"default.networks.drivers"'* ]] ||
+		fail "$output"
+	run --separate-stderr moat_as --policy "$p" policy show --json
+	assert_success
+	run python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())["default"]
+print(json.dumps([d["networks"], d["publish"]], sort_keys=True))' <<<"$output"
+	assert_success
+	assert_output '[{"deny": ["prod-*"], "drivers": ["none", "bridge"]}, {"allowEphemeral": false, "hostIPs": ["127.0.0.1"], "hostPorts": ["443", "8000-8999"]}]'
+}
+
+@test "policy: networks: the user's own policy file applies, and --policy replaces it" {
+	local x=$MOAT_STATE/xdg/moat
+	if is_root_identity; then
+		mkdir -p "$x"
+	else
+		runuser -u "$MOAT_TEST_USER" -- mkdir -p "$x"
+	fi
+	printf '%s\n' '{"default": {"networks": {"drivers": ["none"]}, "publish": {"allow": false}}}' >"$x/policy.json"
+	chmod 0644 "$x/policy.json"
+	is_root_identity || chown "$MOAT_TEST_USER" "$x/policy.json"
+	MOAT_ENV_EXTRA="XDG_CONFIG_HOME=$MOAT_STATE/xdg"
+	run --separate-stderr moat_as policy check -- run --network bridge "$IMG" true
+	assert_failure 1
+	[[ $output == "denied: policy: default.networks.drivers: "* ]] || fail "$output"
+	run --separate-stderr moat_as policy check -- run --network none "$IMG" true
+	assert_success
+	run --separate-stderr moat_as policy show
+	assert_success
+	[[ $output == *"$x/policy.json"* && $output == *'"drivers": ['* ]] || fail "$output"
+	# --policy is the whole policy: the user's file does not apply
+	local p
+	p=$(pfile open.json '{"default": {}}')
+	run --separate-stderr moat_as --policy "$p" policy check -- run --network bridge -p 80 "$IMG" true
+	assert_success
+	unset MOAT_ENV_EXTRA
+}

@@ -619,13 +619,24 @@ static int fake_detach(const struct net_network *n, const struct net_endpoint *e
 #define FAKE(nm, root_only_)                                                                \
 	{                                                                                   \
 		.name = nm, .root_only = root_only_, .needs_netns = true, .has_ipam = true, \
-		.check = fake_check, .create = fake_create, .remove = fake_remove,          \
-		.attach = fake_attach, .detach = fake_detach,                               \
+		.routes_subnet = true, .check = fake_check, .create = fake_create,          \
+		.remove = fake_remove, .attach = fake_attach, .detach = fake_detach,        \
 	}
 static const struct net_driver fake = FAKE("fake", false);
 static const struct net_driver fakeroot = FAKE("fakeroot", true);
 /* a "bridge" that touches nothing: what the engine does for that name */
 static const struct net_driver fakebridge = FAKE("bridge", false);
+/* like macvlan: its subnet is a LAN's, not routed by the host */
+static const struct net_driver fakelan = {
+    .name = "fakelan",
+    .needs_netns = true,
+    .has_ipam = true,
+    .check = fake_check,
+    .create = fake_create,
+    .remove = fake_remove,
+    .attach = fake_attach,
+    .detach = fake_detach,
+};
 
 /* The host's routes, as the fake sees them: blocks and their devices. */
 static const char *route_blocks[4];
@@ -649,7 +660,7 @@ static int fake_routes(const struct net_cidr *c, char *dev, size_t size, struct 
 	return 0;
 }
 
-static const struct net_driver *drivers[6];
+static const struct net_driver *drivers[7];
 static const struct engine_network_env env = {.drivers = drivers, .route_overlap = fake_routes};
 
 static int setup(void **state)
@@ -671,7 +682,8 @@ static int setup(void **state)
 	drivers[2] = &fake;
 	drivers[3] = &fakeroot;
 	drivers[4] = &fakebridge;
-	drivers[5] = NULL;
+	drivers[5] = &fakelan;
+	drivers[6] = NULL;
 	fake_checks = fake_creates = fake_removes = route_calls = 0;
 	fake_create_fails = fake_remove_fails = routes_broken = false;
 	memset(route_blocks, 0, sizeof(route_blocks));
@@ -916,6 +928,10 @@ static void test_given_pool(void **state)
 	err_has(create(f, "x", "fake", "192.168.0.0/16", NULL, &e), &e, EADDRINUSE,
 		"192.168.0.0/16 overlaps a route of the host (dev eth9)");
 	assert_int_equal(net_dirs(f), 1);
+	/* a driver whose subnet the host does not route (macvlan) may use it */
+	assert_int_equal(create(f, "lan", "fakelan", "192.168.0.0/16", &n, &e), 0);
+	net_network_clear(&n);
+	assert_int_equal(net_dirs(f), 2);
 
 	/* --ip-range and --gateway */
 	o.subnet = "10.30.0.0/16";
@@ -938,7 +954,7 @@ static void test_given_pool(void **state)
 	assert_string_equal(a, "10.31.255.254");
 	assert_true(n.internal);
 	net_network_clear(&n);
-	assert_int_equal(net_dirs(f), 3);
+	assert_int_equal(net_dirs(f), 4); /* first, lan, and the two above */
 }
 
 /* What is wrong with the request is said before anything is looked up,

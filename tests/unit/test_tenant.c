@@ -7,7 +7,10 @@
  * the size parser, and the encoder's round trip; the storage rules (bind
  * mount sources, volume drivers, tmpfs): their decoding, evaluation
  * (component-wise paths, deny wins, [] forbids, failing closed), the
- * mounts-only evaluation, tighten and combine.
+ * mounts-only evaluation, tighten and combine; the network rules
+ * (policy/tenant_net.c: drivers, name globs, published ports' host
+ * addresses and ports, ephemeral ports): decoding and its errors,
+ * evaluation, tightening, encoding, and the shipped examples.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,7 +151,7 @@ static void test_decode_errors(void **state)
 	    {"{\"default\": {\"volumeDriver\": []}}", "default: unknown key \"volumeDriver\""},
 	    /* Not in moat yet: a key for them must fail, not seem to work. */
 	    {"{\"default\": {\"mounts\": []}}", "default: unknown key \"mounts\""},
-	    {"{\"default\": {\"networks\": []}}", "default: unknown key \"networks\""},
+	    {"{\"default\": {\"ports\": []}}", "default: unknown key \"ports\""},
 	    {"{\"default\": {\"devices\": []}}", "default: unknown key \"devices\""},
 	    {"[]", "p.json: must be a JSON object"},
 	    {"{\"default\": {}} x", "p.json:1:"},
@@ -1551,6 +1554,539 @@ static void test_examples_storage(void **state)
 	tenant_policy_free(p);
 }
 
+/* ---- network rules (policy/tenant_net.c) -------------------------------- */
+
+static void expect_dec_err(const char *json, const char *msg)
+{
+	struct tenant_policy *p = NULL;
+	struct err *err = NULL;
+
+	if (tenant_policy_decode(json, strlen(json), "p.json", &p, &err) == 0) {
+		print_error("accepted: %s\n", json);
+		tenant_policy_free(p);
+		fail();
+	}
+	assert_null(p);
+	assert_non_null(err);
+	if (!strstr(err->msg, msg)) {
+		print_error("%s\n  want \"%s\"\n  got \"%s\"\n", json, msg, err->msg);
+		fail();
+	}
+	err_free(&err);
+}
+
+static void test_net_decode_errors(void **state)
+{
+	static const struct {
+		const char *rules, *msg;
+	} cases[] = {
+	    {"\"networks\": []", "p.json: default.networks: must be an object"},
+	    {"\"networks\": {\"alow\": []}", "default.networks: unknown key \"alow\""},
+	    {"\"networks\": {\"drivers\": \"bridge\"}",
+	     "default.networks.drivers: must be an array of network driver names"},
+	    {"\"networks\": {\"drivers\": [\"bridge\", \"-x\"]}",
+	     "default.networks.drivers[1]: \"-x\" is not a valid network driver name"},
+	    {"\"networks\": {\"drivers\": [\"\"]}",
+	     "default.networks.drivers[0]: \"\" is not a valid network driver name"},
+	    {"\"networks\": {\"drivers\": [3]}", "default.networks.drivers[0]: must be a string"},
+	    {"\"networks\": {\"allow\": [\"a b\"]}",
+	     "default.networks.allow[0]: \"a b\" is not a valid network name or glob"},
+	    {"\"networks\": {\"allow\": [\"net[12]\"]}",
+	     "default.networks.allow[0]: \"net[12]\" is not a valid network name or glob"},
+	    {"\"networks\": {\"deny\": [\"a\\\\*\"]}",
+	     "default.networks.deny[0]: \"a\\\\*\" is not a valid network name or glob"},
+	    {"\"networks\": {\"deny\": [\"\"]}",
+	     "default.networks.deny[0]: \"\" is not a valid network name or glob"},
+	    {"\"networks\": {\"allow\": [\"ok\\u0000x\"]}",
+	     "default.networks.allow[0]: contains a NUL byte"},
+	    {"\"networks\": {\"allow\": [\"front-a\"], \"deny\": [\"front-*\"]}",
+	     "default.networks.allow[0]: \"front-a\" is also denied by \"front-*\" "
+	     "(contradictory rules)"},
+	    {"\"networks\": {\"allow\": [\"x\", \"db-*\"], \"deny\": [\"*\"]}",
+	     "default.networks.allow[0]: \"x\" is also denied by \"*\""},
+	    {"\"publish\": true", "default.publish: must be an object"},
+	    {"\"publish\": {\"hostPort\": []}", "default.publish: unknown key \"hostPort\""},
+	    {"\"publish\": {\"allow\": \"no\"}", "default.publish.allow: must be true or false"},
+	    {"\"publish\": {\"allowEphemeral\": 1}",
+	     "default.publish.allowEphemeral: must be true or false"},
+	    {"\"publish\": {\"hostPorts\": \"8000\"}",
+	     "default.publish.hostPorts: must be an array of ports"},
+	    {"\"publish\": {\"hostPorts\": [\"0\"]}",
+	     "default.publish.hostPorts[0]: \"0\" is not a port or a port range"},
+	    {"\"publish\": {\"hostPorts\": [80, \"65536\"]}",
+	     "default.publish.hostPorts[1]: \"65536\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"9-3\"]}", "hostPorts[0]: \"9-3\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"80-\"]}", "hostPorts[0]: \"80-\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"-80\"]}", "hostPorts[0]: \"-80\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"080\"]}", "hostPorts[0]: \"080\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"8o\"]}", "hostPorts[0]: \"8o\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\"1-2-3\"]}", "hostPorts[0]: \"1-2-3\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [\" 80\"]}", "hostPorts[0]: \" 80\" is not a port"},
+	    {"\"publish\": {\"hostPorts\": [0]}", "hostPorts[0]: not a port (1 to 65535)"},
+	    {"\"publish\": {\"hostPorts\": [70000]}", "hostPorts[0]: not a port (1 to 65535)"},
+	    {"\"publish\": {\"hostPorts\": [true]}",
+	     "hostPorts[0]: must be a port or a \"LOW-HIGH\" range"},
+	    {"\"publish\": {\"hostIPs\": [\"localhost\"]}",
+	     "default.publish.hostIPs[0]: \"localhost\" is not an IP address"},
+	    {"\"publish\": {\"hostIPs\": [\"127.0.0.0/8\"]}",
+	     "hostIPs[0]: \"127.0.0.0/8\" is not an IP address"},
+	    {"\"publish\": {\"hostIPs\": [\"127.0.0.01\"]}",
+	     "hostIPs[0]: \"127.0.0.01\" is not an IP address"},
+	    {"\"publish\": {\"hostIPs\": [1]}", "hostIPs[0]: must be a string"},
+	    {"\"publish\": {\"hostIPs\": \"127.0.0.1\"}",
+	     "default.publish.hostIPs: must be an array of IP addresses"},
+	};
+	char json[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(json, sizeof(json), "{\"default\": {%s}}", cases[i].rules);
+		expect_dec_err(json, cases[i].msg);
+	}
+	/* In a tenant, the path names it. */
+	expect_dec_err(
+	    "{\"tenants\": {\"ci\": {\"uids\": [1], \"publish\": {\"hostPorts\": [0]}}}}",
+	    "p.json: tenants.ci.publish.hostPorts[0]: not a port");
+	/* A glob longer than a network name can be. */
+	{
+		char g[200];
+
+		memset(g, 'a', 129);
+		g[129] = '\0';
+		snprintf(json, sizeof(json), "{\"default\": {\"networks\": {\"allow\": [\"%s\"]}}}",
+			 g);
+		expect_dec_err(json, "default.networks.allow[0]: is longer than 128 bytes");
+		g[128] = '\0';
+		snprintf(json, sizeof(json), "{\"default\": {\"networks\": {\"allow\": [\"%s\"]}}}",
+			 g);
+		tenant_policy_free(dec_ok(json));
+	}
+}
+
+/* The request the network tests vary: an otherwise allowed run of
+ * busybox. PUBLISH: NULL-terminated specs (may be NULL). */
+static enum tenant_verdict net_eval(const struct tenant_policy *p, uint32_t uid, const char *net,
+				    const char *driver, char *const *publish, bool all,
+				    struct tenant_decision *d)
+{
+	struct tenant_request q = {0};
+
+	q.uid = q.gid = uid;
+	q.image = "busybox";
+	q.userns = "single";
+	q.seccomp = "default";
+	q.caps = 1;
+	q.read_only = true;
+	q.network = net;
+	q.network_driver = driver;
+	q.publish = publish;
+	q.publish_all = all;
+	return tenant_policy_evaluate(p, &q, d);
+}
+
+#define PUB(...) ((char *const[]){__VA_ARGS__, NULL})
+
+/* Q's verdict is WANT, denied by RULE (NULL when allowed). */
+static void expect(enum tenant_verdict v, const struct tenant_decision *d, enum tenant_verdict want,
+		   const char *rule, int line)
+{
+	if (v != want || (rule && strcmp(d->rule, rule))) {
+		print_error("line %d: want %s %s, got %s %s (%s)\n", line,
+			    want == TENANT_ALLOW ? "allow" : "deny", rule ? rule : "",
+			    v == TENANT_ALLOW ? "allow" : "deny", d->rule, d->reason);
+		fail();
+	}
+	if (v == TENANT_DENY && (!d->reason[0] || strchr(d->reason, '\n')))
+		fail();
+}
+#define ALLOWS(p, net, drv, pub, all)                                                       \
+	do {                                                                                \
+		struct tenant_decision d_;                                                  \
+		expect(net_eval(p, 1000, net, drv, pub, all, &d_), &d_, TENANT_ALLOW, NULL, \
+		       __LINE__);                                                           \
+	} while (0)
+#define DENIES(p, rule, net, drv, pub, all)                                                \
+	do {                                                                               \
+		struct tenant_decision d_;                                                 \
+		expect(net_eval(p, 1000, net, drv, pub, all, &d_), &d_, TENANT_DENY, rule, \
+		       __LINE__);                                                          \
+	} while (0)
+
+static void test_net_drivers_and_names(void **state)
+{
+	struct tenant_policy *p =
+	    dec_ok("{\"default\": {\"networks\": {\"drivers\": [\"bridge\", \"none\"]}}}");
+	struct tenant_decision d;
+
+	ALLOWS(p, "bridge", "bridge", NULL, false);
+	ALLOWS(p, "frontend", "bridge", NULL, false);
+	ALLOWS(p, "none", "none", NULL, false);
+	/* "none" and "host" say their driver by name; no other name does */
+	ALLOWS(p, "none", NULL, NULL, false);
+	DENIES(p, "default.networks.drivers", "host", NULL, NULL, false);
+	DENIES(p, "default.networks.drivers", "host", "host", NULL, false);
+	DENIES(p, "default.networks.drivers", "mv", "macvlan", NULL, false);
+	DENIES(p, "default.networks.drivers", "bridge", NULL, NULL, false);
+	DENIES(p, "default.networks.drivers", NULL, NULL, NULL, false);
+	/* the reason names the network and its driver */
+	assert_int_equal(net_eval(p, 1000, "mv", "macvlan", NULL, false, &d), TENANT_DENY);
+	assert_non_null(strstr(d.reason, "\"mv\""));
+	assert_non_null(strstr(d.reason, "\"macvlan\""));
+	tenant_policy_free(p);
+
+	/* [] forbids every network, none included */
+	p = dec_ok("{\"default\": {\"networks\": {\"drivers\": []}}}");
+	DENIES(p, "default.networks.drivers", "none", "none", NULL, false);
+	tenant_policy_free(p);
+
+	/* names: globs with * and ?, deny wins, the name is the network's */
+	p = dec_ok("{\"default\": {\"networks\": {\"allow\": [\"front-*\", \"bridge\", \"n?ne\"], "
+		   "\"deny\": [\"front-prod*\"]}}}");
+	ALLOWS(p, "front-a", "bridge", NULL, false);
+	ALLOWS(p, "front-", "bridge", NULL, false);
+	ALLOWS(p, "bridge", "bridge", NULL, false);
+	ALLOWS(p, "none", "none", NULL, false);
+	DENIES(p, "default.networks.deny", "front-prod", "bridge", NULL, false);
+	DENIES(p, "default.networks.deny", "front-prod-2", "bridge", NULL, false);
+	DENIES(p, "default.networks.allow", "frontx", "bridge", NULL, false);
+	DENIES(p, "default.networks.allow", "bridge2", "bridge", NULL, false);
+	DENIES(p, "default.networks.allow", "xbridge", "bridge", NULL, false);
+	DENIES(p, "default.networks.allow", "host", "host", NULL, false);
+	DENIES(p, "default.networks.allow", "nne", "bridge", NULL, false);
+	/* no name is under every deny */
+	DENIES(p, "default.networks.deny", NULL, "bridge", NULL, false);
+	tenant_policy_free(p);
+
+	p = dec_ok("{\"default\": {\"networks\": {\"allow\": [\"*a*b*\"]}}}");
+	ALLOWS(p, "ab", "bridge", NULL, false);
+	ALLOWS(p, "xaxxbx", "bridge", NULL, false);
+	DENIES(p, "default.networks.allow", "ba", "bridge", NULL, false);
+	tenant_policy_free(p);
+
+	p = dec_ok("{\"default\": {\"networks\": {\"allow\": []}}}");
+	DENIES(p, "default.networks.allow", "none", "none", NULL, false);
+	tenant_policy_free(p);
+
+	/* forbidHostNetwork: the host network by name or by driver; the
+	 * network rules come after it */
+	p = dec_ok("{\"default\": {\"forbidHostNetwork\": true, "
+		   "\"networks\": {\"drivers\": [\"bridge\"]}}}");
+	DENIES(p, "default.forbidHostNetwork", "host", "host", NULL, false);
+	DENIES(p, "default.forbidHostNetwork", "host", NULL, NULL, false);
+	DENIES(p, "default.forbidHostNetwork", "hostnet", "host", NULL, false);
+	ALLOWS(p, "bridge", "bridge", NULL, false);
+	tenant_policy_free(p);
+
+	/* no network rule: anything, known or not */
+	p = dec_ok("{\"default\": {}}");
+	ALLOWS(p, "x", NULL, NULL, false);
+	ALLOWS(p, NULL, NULL, PUB("80", "1.2.3.4:1:1", "junk"), true);
+	tenant_policy_free(p);
+}
+
+static void test_net_publish(void **state)
+{
+	struct tenant_policy *p = dec_ok("{\"default\": {\"publish\": {\"allow\": false}}}");
+	struct tenant_decision d;
+
+	ALLOWS(p, "bridge", "bridge", NULL, false);
+	ALLOWS(p, "bridge", "bridge", PUB(NULL), false);
+	DENIES(p, "default.publish.allow", "bridge", "bridge", PUB("8080:80"), false);
+	/* -P is refused even when the image exposes nothing */
+	DENIES(p, "default.publish.allow", "bridge", "bridge", NULL, true);
+	DENIES(p, "default.publish.allow", "bridge", "bridge", PUB("80/tcp"), true);
+	tenant_policy_free(p);
+
+	p = dec_ok("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\", 443]}}}");
+	ALLOWS(p, "b", "bridge", PUB("8080:80"), false);
+	ALLOWS(p, "b", "bridge", PUB("127.0.0.1:8000:80", "8999:80/udp"), false);
+	ALLOWS(p, "b", "bridge", PUB("443:443"), false);
+	ALLOWS(p, "b", "bridge", PUB("8000-8010:80"), false);
+	ALLOWS(p, "b", "bridge", PUB("8998-8999:80-81"), false);
+	ALLOWS(p, "b", "bridge", NULL, false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("7999:80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("9000:80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("444:443"), false);
+	/* a range binding takes any one port of it: all must be allowed */
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("8990-9010:80"), false);
+	/* port by port: the second binding is 9000 */
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("8999-9000:80-81"), false);
+	/* the first allowed spec does not excuse a later one */
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("8080:80", "22:22"), false);
+	/* ephemeral: any free port, refused under a hostPorts rule */
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("127.0.0.1::80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("80/tcp"), true);
+	assert_int_equal(net_eval(p, 1000, "b", "bridge", PUB("9000:80"), false, &d), TENANT_DENY);
+	assert_non_null(strstr(d.reason, "9000"));
+	tenant_policy_free(p);
+
+	/* adjacent ranges are one: a range binding across them is allowed */
+	p = dec_ok("{\"default\": {\"publish\": {\"hostPorts\": [\"8500-8999\", \"8000-8499\"]}}}");
+	ALLOWS(p, "b", "bridge", PUB("8400-8600:80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("8400-9000:80"), false);
+	tenant_policy_free(p);
+
+	p = dec_ok("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"], "
+		   "\"allowEphemeral\": true}}}");
+	ALLOWS(p, "b", "bridge", PUB("80"), false);
+	ALLOWS(p, "b", "bridge", PUB("80/tcp", "53/udp"), true);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("80:80"), false);
+	tenant_policy_free(p);
+
+	/* allowEphemeral false alone: fixed ports fine, ephemeral not */
+	p = dec_ok("{\"default\": {\"publish\": {\"allowEphemeral\": false}}}");
+	ALLOWS(p, "b", "bridge", PUB("1:80"), false);
+	DENIES(p, "default.publish.allowEphemeral", "b", "bridge", PUB("80"), false);
+	DENIES(p, "default.publish.allowEphemeral", "b", "bridge", PUB("80/tcp"), true);
+	tenant_policy_free(p);
+
+	/* [] admits no fixed port */
+	p = dec_ok("{\"default\": {\"publish\": {\"hostPorts\": [], \"allowEphemeral\": true}}}");
+	ALLOWS(p, "b", "bridge", PUB("80"), false);
+	DENIES(p, "default.publish.hostPorts", "b", "bridge", PUB("8080:80"), false);
+	tenant_policy_free(p);
+
+	/* host addresses: canonical, and no address is 0.0.0.0 */
+	p = dec_ok("{\"default\": {\"publish\": {\"hostIPs\": [\"127.0.0.1\", \"0:0::1\"]}}}");
+	ALLOWS(p, "b", "bridge", PUB("127.0.0.1:8080:80"), false);
+	ALLOWS(p, "b", "bridge", PUB("127.0.0.1::80"), false);
+	ALLOWS(p, "b", "bridge", PUB("[::1]:8080:80"), false);
+	ALLOWS(p, "b", "bridge", PUB("[0::1]:8080:80"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("8080:80"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("0.0.0.0:8080:80"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("127.0.0.2:8080:80"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("80/tcp"), true);
+	assert_int_equal(net_eval(p, 1000, "b", "bridge", PUB("8080:80"), false, &d), TENANT_DENY);
+	assert_non_null(strstr(d.reason, "0.0.0.0"));
+	/* a spec the policy cannot read fails closed */
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("80x"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("127.0.0.1:8080:80", ""), false);
+	tenant_policy_free(p);
+
+	p = dec_ok("{\"default\": {\"publish\": {\"hostIPs\": [\"0.0.0.0\"]}}}");
+	ALLOWS(p, "b", "bridge", PUB("8080:80"), false);
+	ALLOWS(p, "b", "bridge", PUB("0.0.0.0:8080:80"), false);
+	DENIES(p, "default.publish.hostIPs", "b", "bridge", PUB("127.0.0.1:8080:80"), false);
+	tenant_policy_free(p);
+
+	/* the network rules come before the publish rules */
+	p = dec_ok("{\"default\": {\"networks\": {\"drivers\": [\"none\"]}, "
+		   "\"publish\": {\"allow\": false}}}");
+	DENIES(p, "default.networks.drivers", "b", "bridge", PUB("80:80"), false);
+	tenant_policy_free(p);
+}
+
+/* SYS tightened by USER. */
+static struct tenant_policy *tightened(const char *sys, const char *user)
+{
+	struct tenant_policy *ps = dec_ok(sys), *pu = dec_ok(user), *m = NULL;
+	struct err *err = NULL;
+
+	if (tenant_policy_tighten(ps, pu, "user.json", &m, &err) < 0) {
+		print_error("tighten: %s\n", err->msg);
+		fail();
+	}
+	tenant_policy_free(ps);
+	tenant_policy_free(pu);
+	assert_reencodes(m);
+	return m;
+}
+
+static void test_net_tighten(void **state)
+{
+	struct tenant_policy *m;
+
+	/* drivers intersect; a user cannot add one */
+	m = tightened("{\"default\": {\"networks\": {\"drivers\": [\"bridge\", \"none\"]}}}",
+		      "{\"default\": {\"networks\": {\"drivers\": [\"none\", \"host\"]}}}");
+	assert_set(m->def.net_drivers, (const char *const[]){"none", NULL});
+	ALLOWS(m, "none", "none", NULL, false);
+	DENIES(m, "default.networks.drivers", "bridge", "bridge", NULL, false);
+	DENIES(m, "default.networks.drivers", "host", "host", NULL, false);
+	tenant_policy_free(m);
+
+	/* no system rule: the user's own applies */
+	m = tightened("{\"default\": {}}", "{\"default\": {\"networks\": {\"drivers\": [\"none\"], "
+					   "\"allow\": [\"x*\"]}}}");
+	DENIES(m, "default.networks.drivers", "bridge", "bridge", NULL, false);
+	DENIES(m, "default.networks.allow", "none", "none", NULL, false);
+	tenant_policy_free(m);
+
+	/* name globs intersect: of nested pairs the narrower; a pair
+	 * neither of which holds the other admits nothing */
+	m = tightened("{\"default\": {\"networks\": {\"allow\": [\"team-*\", \"shared\"]}}}",
+		      "{\"default\": {\"networks\": {\"allow\": [\"team-a*\", \"other\", "
+		      "\"*\"]}}}");
+	ALLOWS(m, "team-a1", "bridge", NULL, false);
+	ALLOWS(m, "team-b", "bridge", NULL, false); /* through the user's "*" */
+	ALLOWS(m, "shared", "bridge", NULL, false);
+	DENIES(m, "default.networks.allow", "other", "bridge", NULL, false);
+	DENIES(m, "default.networks.allow", "x", "bridge", NULL, false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {\"networks\": {\"allow\": [\"team-*\"]}}}",
+		      "{\"default\": {\"networks\": {\"allow\": [\"*-prod\"]}}}");
+	DENIES(m, "default.networks.allow", "team-prod", "bridge", NULL, false);
+	DENIES(m, "default.networks.allow", "team-a", "bridge", NULL, false);
+	tenant_policy_free(m);
+
+	/* denies add; an allowed glob a deny now holds is dropped */
+	m = tightened("{\"default\": {\"networks\": {\"allow\": [\"team-a\", \"ci\"], "
+		      "\"deny\": [\"x\"]}}}",
+		      "{\"default\": {\"networks\": {\"deny\": [\"team-*\"]}}}");
+	assert_set(m->def.net_allow, (const char *const[]){"ci", NULL});
+	assert_set(m->def.net_deny, (const char *const[]){"x", "team-*", NULL});
+	DENIES(m, "default.networks.deny", "team-a", "bridge", NULL, false);
+	DENIES(m, "default.networks.deny", "x", "bridge", NULL, false);
+	ALLOWS(m, "ci", "bridge", NULL, false);
+	tenant_policy_free(m);
+
+	/* publish: false wins either way; a user cannot allow it back */
+	m = tightened("{\"default\": {\"publish\": {\"allow\": false}}}",
+		      "{\"default\": {\"publish\": {\"allow\": true}}}");
+	DENIES(m, "default.publish.allow", "b", "bridge", PUB("8080:80"), false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {}}", "{\"default\": {\"publish\": {\"allow\": false}}}");
+	DENIES(m, "default.publish.allow", "b", "bridge", NULL, true);
+	tenant_policy_free(m);
+
+	/* host ports intersect */
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\", \"80\"]}}}",
+		      "{\"default\": {\"publish\": {\"hostPorts\": [\"8500-9500\", \"1-79\"]}}}");
+	assert_int_equal(m->def.n_host_ports, 1);
+	ALLOWS(m, "b", "bridge", PUB("8600:80"), false);
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("8400:80"), false);
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("9100:80"), false);
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("80:80"), false);
+	tenant_policy_free(m);
+	/* disjoint: nothing left, [] */
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"]}}}",
+		      "{\"default\": {\"publish\": {\"hostPorts\": [\"9000\"]}}}");
+	assert_true(m->def.has_host_ports);
+	assert_int_equal(m->def.n_host_ports, 0);
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("9000:80"), false);
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("8000:80"), false);
+	tenant_policy_free(m);
+
+	/* host addresses intersect */
+	m = tightened("{\"default\": {\"publish\": {\"hostIPs\": [\"127.0.0.1\", \"0.0.0.0\"]}}}",
+		      "{\"default\": {\"publish\": {\"hostIPs\": [\"::1\", \"127.0.0.1\"]}}}");
+	assert_set(m->def.host_ips, (const char *const[]){"127.0.0.1", NULL});
+	ALLOWS(m, "b", "bridge", PUB("127.0.0.1:80:80"), false);
+	DENIES(m, "default.publish.hostIPs", "b", "bridge", PUB("80:80"), false);
+	DENIES(m, "default.publish.hostIPs", "b", "bridge", PUB("[::1]:80:80"), false);
+	tenant_policy_free(m);
+
+	/* ephemeral: allowed only when both allow it, explicitly or by
+	 * having no hostPorts rule */
+	m = tightened("{\"default\": {}}",
+		      "{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"]}}}");
+	DENIES(m, "default.publish.hostPorts", "b", "bridge", PUB("80"), false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"], "
+		      "\"allowEphemeral\": true}}}",
+		      "{\"default\": {\"publish\": {\"allowEphemeral\": false}}}");
+	DENIES(m, "default.publish.allowEphemeral", "b", "bridge", PUB("80"), false);
+	ALLOWS(m, "b", "bridge", PUB("8080:80"), false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"]}}}",
+		      "{\"default\": {\"publish\": {\"allowEphemeral\": true}}}");
+	DENIES(m, "default.publish.allowEphemeral", "b", "bridge", PUB("80"), false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"], "
+		      "\"allowEphemeral\": true}}}",
+		      "{\"default\": {\"publish\": {\"hostIPs\": [\"127.0.0.1\"]}}}");
+	ALLOWS(m, "b", "bridge", PUB("127.0.0.1::80"), false);
+	tenant_policy_free(m);
+	m = tightened("{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8999\"], "
+		      "\"allowEphemeral\": true}}}",
+		      "{\"default\": {\"publish\": {\"hostPorts\": [\"8000-8080\"]}}}");
+	DENIES(m, "default.publish.allowEphemeral", "b", "bridge", PUB("80"), false);
+	tenant_policy_free(m);
+
+	/* a user's default binds the system's tenants too */
+	m = tightened("{\"tenants\": {\"ci\": {\"uids\": [1000], \"networks\": {\"drivers\": "
+		      "[\"bridge\", \"none\"]}}}}",
+		      "{\"default\": {\"networks\": {\"drivers\": [\"none\"]}}}");
+	DENIES(m, "tenants.ci.networks.drivers", "bridge", "bridge", NULL, false);
+	ALLOWS(m, "none", "none", NULL, false);
+	tenant_policy_free(m);
+}
+
+static void test_net_encode(void **state)
+{
+	struct tenant_policy *p =
+	    dec_ok("{\"default\": {\"networks\": {\"drivers\": [\"bridge\"], \"allow\": [\"a*\"], "
+		   "\"deny\": [\"ab\"]}, \"publish\": {\"allow\": false, \"hostPorts\": [443, "
+		   "\"8500-8999\", \"80\", \"8000-8499\", \"8100\"], \"hostIPs\": [\"0:0::1\", "
+		   "\"127.0.0.1\", \"::1\"], \"allowEphemeral\": false}}}");
+	char *t = NULL;
+	struct err *err = NULL;
+
+	assert_int_equal(p->def.n_host_ports, 3);
+	assert_int_equal(tenant_policy_encode(p, &t, &err), 0);
+	assert_non_null(strstr(t, "\"80\",\n        \"443\",\n        \"8000-8999\""));
+	assert_non_null(strstr(t, "\"hostIPs\": [\n        \"::1\",\n        \"127.0.0.1\"\n"));
+	assert_non_null(strstr(t, "\"allow\": false"));
+	assert_non_null(strstr(t, "\"allowEphemeral\": false"));
+	assert_non_null(strstr(t, "\"drivers\": [\n        \"bridge\""));
+	assert_non_null(strstr(t, "\"deny\": [\n        \"ab\""));
+	assert_reencodes(p);
+	free(t);
+	tenant_policy_free(p);
+
+	/* publish allowed and nothing else said: no key at all; [] kept */
+	p = dec_ok(
+	    "{\"default\": {\"publish\": {\"allow\": true}, \"networks\": {\"allow\": []}}}");
+	assert_int_equal(tenant_policy_encode(p, &t, &err), 0);
+	assert_null(strstr(t, "publish"));
+	assert_non_null(strstr(t, "\"allow\": []"));
+	assert_reencodes(p);
+	free(t);
+	tenant_policy_free(p);
+	p = dec_ok("{\"default\": {\"publish\": {\"hostPorts\": []}}}");
+	assert_int_equal(tenant_policy_encode(p, &t, &err), 0);
+	assert_non_null(strstr(t, "\"hostPorts\": []"));
+	assert_reencodes(p);
+	free(t);
+	tenant_policy_free(p);
+}
+
+static void test_examples_network(void **state)
+{
+	struct tenant_policy *p = dec_file("policy/examples/build-farm.json");
+	struct tenant_decision d;
+
+	/* builders: bridge and none networks, ports on 127.0.0.1:8000-8999 */
+	assert_int_equal(net_eval(p, 2000, "bridge", "bridge", NULL, false, &d), TENANT_ALLOW);
+	assert_int_equal(net_eval(p, 2000, "ci-net", "bridge", PUB("127.0.0.1:8080:80"), false, &d),
+			 TENANT_ALLOW);
+	assert_int_equal(net_eval(p, 2000, "none", "none", NULL, false, &d), TENANT_ALLOW);
+	assert_int_equal(net_eval(p, 2000, "host", "host", NULL, false, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "tenants.builders.forbidHostNetwork");
+	assert_int_equal(net_eval(p, 2000, "mv", "macvlan", NULL, false, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "tenants.builders.networks.drivers");
+	assert_int_equal(net_eval(p, 2000, "bridge", "bridge", PUB("8080:80"), false, &d),
+			 TENANT_DENY);
+	assert_string_equal(d.rule, "tenants.builders.publish.hostIPs");
+	assert_int_equal(net_eval(p, 2000, "bridge", "bridge", PUB("127.0.0.1:22:22"), false, &d),
+			 TENANT_DENY);
+	assert_string_equal(d.rule, "tenants.builders.publish.hostPorts");
+	assert_int_equal(net_eval(p, 2000, "bridge", "bridge", PUB("127.0.0.1::80"), false, &d),
+			 TENANT_DENY);
+	assert_string_equal(d.rule, "tenants.builders.publish.hostPorts");
+	tenant_policy_free(p);
+
+	p = dec_file("policy/examples/untrusted-jobs.json");
+	assert_int_equal(net_eval(p, 1000, "bridge", "bridge", PUB("127.0.0.1::80"), false, &d),
+			 TENANT_ALLOW);
+	assert_int_equal(net_eval(p, 1000, "bridge", "bridge", PUB("8080:80"), false, &d),
+			 TENANT_DENY);
+	assert_string_equal(d.rule, "default.publish.hostIPs");
+	assert_int_equal(net_eval(p, 1000, "mv", "macvlan", NULL, false, &d), TENANT_DENY);
+	assert_string_equal(d.rule, "default.networks.drivers");
+	tenant_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1574,6 +2110,12 @@ int main(void)
 	    cmocka_unit_test(test_storage_merge_decides),
 	    cmocka_unit_test(test_storage_encode),
 	    cmocka_unit_test(test_examples_storage),
+	    cmocka_unit_test(test_net_decode_errors),
+	    cmocka_unit_test(test_net_drivers_and_names),
+	    cmocka_unit_test(test_net_publish),
+	    cmocka_unit_test(test_net_tighten),
+	    cmocka_unit_test(test_net_encode),
+	    cmocka_unit_test(test_examples_network),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
