@@ -32,6 +32,7 @@
 #include "common/json.h"
 #include "engine/inspect.h"
 #include "engine/netrun.h"
+#include "net/portspec.h"
 #include "engine/options.h"
 #include "sandbox/caps.h"
 
@@ -646,6 +647,46 @@ static json_t *tmpfs_obj(const struct container_record *r)
 	return o ? o : json_null();
 }
 
+/* Docker's HostConfig.PortBindings, from the -p specs as asked (the ports
+ * a start chose are NetworkSettings.Ports): {"80/tcp": [{"HostIp": "",
+ * "HostPort": "8080"}]}, "" for any port, "8000-8010" for a range. */
+static json_t *port_bindings(const struct container_record *r)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && r->netreq.publish && r->netreq.publish[i]; i++) {
+		struct net_port_binding *b = NULL;
+		size_t n = 0;
+
+		if (net_portspec_parse(r->netreq.publish[i], &b, &n, NULL) < 0)
+			continue; /* checked at create: a record edited since */
+		for (size_t k = 0; k < n; k++) {
+			char key[32], hp[16] = "";
+			json_t *a, *e = json_object();
+
+			snprintf(key, sizeof(key), "%u/%s", (unsigned)b[k].ctr_port,
+				 net_proto_name(b[k].proto));
+			if (b[k].host_port_lo && b[k].host_port_lo == b[k].host_port_hi)
+				snprintf(hp, sizeof(hp), "%u", (unsigned)b[k].host_port_lo);
+			else if (b[k].host_port_lo)
+				snprintf(hp, sizeof(hp), "%u-%u", (unsigned)b[k].host_port_lo,
+					 (unsigned)b[k].host_port_hi);
+			if (!e || put(e, "HostIp", jstr(b[k].host_ip)) ||
+			    put(e, "HostPort", jstr(hp)) ||
+			    (!(a = json_object_get(o, key)) &&
+			     (!(a = json_array()) || put(o, key, a)))) {
+				json_decref(e);
+				json_decref(o);
+				free(b);
+				return NULL;
+			}
+			json_array_append_new(a, e);
+		}
+		free(b);
+	}
+	return o;
+}
+
 static json_t *host_config(const struct container_record *r)
 {
 	uint64_t def = sandbox_caps_default();
@@ -653,7 +694,8 @@ static json_t *host_config(const struct container_record *r)
 
 	if (!o || put(o, "Binds", json_null()) || put(o, "ContainerIDFile", json_string("")) ||
 	    put(o, "LogConfig", log_config(r)) || put(o, "NetworkMode", jstr(r->net)) ||
-	    put(o, "PortBindings", json_object()) || put(o, "RestartPolicy", restart_policy(r)) ||
+	    put(o, "PortBindings", port_bindings(r)) ||
+	    put(o, "RestartPolicy", restart_policy(r)) ||
 	    put(o, "AutoRemove", json_boolean(r->rm)) || put(o, "VolumeDriver", json_string("")) ||
 	    put(o, "VolumesFrom", json_null()) || put(o, "CapAdd", caps_arr(r->caps & ~def)) ||
 	    put(o, "CapDrop", caps_arr(def & ~r->caps)) || put(o, "Privileged", json_false()) ||

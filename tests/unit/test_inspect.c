@@ -416,6 +416,7 @@ static void test_container_network(void **state)
 				       .ports = ports,
 				       .n_ports = 2};
 	char *aliases[] = {"api", NULL};
+	char *publish[] = {"8080:80", "127.0.0.1::53/udp", "8000-8001:90-91", "80", NULL};
 	struct err *e = NULL;
 	json_t *o = NULL;
 
@@ -425,6 +426,7 @@ static void test_container_network(void **state)
 	r.netreq.network_id = "ab12";
 	r.netreq.aliases = aliases;
 	r.netreq.publish_all = true;
+	r.netreq.publish = publish;
 	env.net = &net;
 	assert_int_equal(engine_inspect_container(&r, CTR_RUNNING, &env, &o, &e), 0);
 	str_at(o, "NetworkSettings.IPAddress", "10.89.0.2");
@@ -438,6 +440,11 @@ static void test_container_network(void **state)
 	json_at(o, "NetworkSettings.Networks.web.Aliases", "[\"api\"]");
 	str_at(o, "NetworkSettings.Networks.web.IPAddress", "10.89.0.2");
 	bool_at(o, "HostConfig.PublishAllPorts", true);
+	json_at(o, "HostConfig.PortBindings",
+		"{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"},{\"HostIp\":\"\","
+		"\"HostPort\":\"\"}],\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}],"
+		"\"90/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8000\"}],"
+		"\"91/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8001\"}]}");
 	str_at(o, "HostConfig.NetworkMode", "web");
 	json_decref(o);
 	o = NULL;
