@@ -612,7 +612,7 @@ static int write_path(const char *path, const char *text, struct err **err)
 
 /* The host's resolv.conf less its loopback resolvers (unreachable from
  * the container's own namespace), as before networks existed. */
-static void host_resolv(FILE *f, bool keep_loopback)
+static void host_resolv(FILE *f, bool keep_loopback, bool nameservers_only)
 {
 	_cleanup_free_ char *text = NULL;
 	char *save = NULL;
@@ -620,8 +620,11 @@ static void host_resolv(FILE *f, bool keep_loopback)
 	if (read_file("/etc/resolv.conf", 64 * 1024, &text, NULL, NULL) < 0)
 		return;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!keep_loopback && !strncmp(line, "nameserver", 10) &&
-		    (strstr(line, " 127.") || strstr(line, "\t127.") || strstr(line, " ::1")))
+		bool ns = !strncmp(line, "nameserver", 10);
+
+		if ((nameservers_only && !ns) ||
+		    (!keep_loopback && ns &&
+		     (strstr(line, " 127.") || strstr(line, "\t127.") || strstr(line, " ::1"))))
 			continue;
 		fprintf(f, "%s\n", line);
 	}
@@ -692,18 +695,9 @@ int engine_netrun_files(const struct container_record *rec, const struct engine_
 	} else if (q->dns && q->dns[0]) {
 		for (size_t i = 0; q->dns[i]; i++)
 			fprintf(f, "nameserver %s\n", q->dns[i]);
-	} else if (!q->dns_search && !q->dns_options) {
-		host_resolv(f, host);
 	} else {
-		_cleanup_free_ char *text = NULL;
-		char *save = NULL;
-
-		if (read_file("/etc/resolv.conf", 64 * 1024, &text, NULL, NULL) == 0)
-			for (char *line = strtok_r(text, "\n", &save); line;
-			     line = strtok_r(NULL, "\n", &save))
-				if (!strncmp(line, "nameserver", 10) &&
-				    (host || !(strstr(line, " 127.") || strstr(line, " ::1"))))
-					fprintf(f, "%s\n", line);
+		/* With --dns-search/--dns-option, those replace the host's. */
+		host_resolv(f, host, q->dns_search || q->dns_options);
 	}
 	if (q->dns_search && q->dns_search[0] && strcmp(q->dns_search[0], ".")) {
 		fputs("search", f);
@@ -828,31 +822,20 @@ void engine_netrun_release(struct engine_netrun *run, const char *rdir)
 			net_ipam_release_owner(ipam, run->ep.container_id, NULL, &e);
 		err_free(&e);
 		run->leased = false;
-	}
-	ports_close(run);
-	free(run->ports);
-	run->ports = NULL;
-	run->n_ports = 0;
-	if (run->active && rdir && rdir[0]) {
-		char path[4400];
+		if (rdir && rdir[0]) {
+			char path[4400];
 
-		snprintf(path, sizeof(path), "%s/%s", rdir, NET_JSON);
-		unlink(path);
+			snprintf(path, sizeof(path), "%s/%s", rdir, NET_JSON);
+			unlink(path);
+		}
 	}
-	net_network_clear(&run->net);
-	free(run->upstream_text);
-	run->upstream_text = NULL;
-	run->active = false;
+	/* What is left is this process's own: fds and memory. */
+	engine_netrun_forget(run);
 }
 
 void engine_netrun_forget(struct engine_netrun *run)
 {
-	if (run->dns)
-		dns_server_free(run->dns);
-	run->dns = NULL;
-	free(run->dns_data);
-	run->dns_data = NULL;
-	closep(&run->dnsfd);
+	engine_netrun_dns_stop(run);
 	ports_close(run);
 	free(run->ports);
 	run->ports = NULL;
